@@ -168,7 +168,7 @@ func (ix *packIndex) withPrefix(prefix string, out []Hash) []Hash {
 		if !bytes.HasPrefix(name, pb) {
 			break
 		}
-		if len(prefix)%2 == 1 && hex.EncodeToString(name[len(pb):len(pb)+1])[0] != prefix[len(prefix)-1] {
+		if len(prefix)%2 == 1 && hex.EncodeToString(name[len(pb) : len(pb)+1])[0] != prefix[len(prefix)-1] {
 			continue
 		}
 		var h Hash
