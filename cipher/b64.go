@@ -61,13 +61,8 @@ func (c b64Codec) decode(s string) ([]byte, error) {
 // diagnose explains why s is not canonical. It runs only on the error path.
 func (c b64Codec) diagnose(s string) error {
 	for i := 0; i < len(s); i++ {
-		ch := s[i]
-		switch {
-		case strings.IndexByte(c.alphabet, ch) >= 0:
-		case ch == '=':
-			if rest := s[i:]; rest != "=" && rest != "==" {
-				return fmt.Errorf("%s: '=' padding inside the text at offset %d", c.name, i)
-			}
+		switch ch := s[i]; {
+		case ch == '=' || strings.IndexByte(c.alphabet, ch) >= 0:
 		case ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' || ch == '\v' || ch == '\f':
 			return fmt.Errorf("%s: whitespace or line break at offset %d", c.name, i)
 		case strings.IndexByte(c.other, ch) >= 0:
@@ -79,8 +74,11 @@ func (c b64Codec) diagnose(s string) error {
 	if len(s)%4 != 0 {
 		return fmt.Errorf("%s: length %d is not a multiple of 4 (missing or extra '=' padding)", c.name, len(s))
 	}
-	// Every character is fine: padding where none is due, or non-zero bits
-	// before it.
+	if i := strings.IndexByte(s, '='); i >= 0 && s[i:] != "=" && s[i:] != "==" {
+		return fmt.Errorf("%s: '=' padding inside the text at offset %d", c.name, i)
+	}
+	// Every character is fine and in its place: padding where none is due,
+	// or non-zero bits before it.
 	return fmt.Errorf("%s: not the canonical encoding (wrong padding or non-zero trailing bits)", c.name)
 }
 

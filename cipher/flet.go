@@ -100,6 +100,9 @@ func fletEncryptWith(passphrase string, plaintext, salt, iv []byte, ts uint64, i
 // that fuzzing can run with a cheap one.
 func fletDecryptWith(passphrase, token string, iterations ...int) ([]byte, error) {
 	const op = "decrypting token"
+	if !utf8.ValidString(passphrase) { // no token is made under one
+		return nil, fmt.Errorf("%s: %w: passphrase is not valid UTF-8", op, ErrSecret)
+	}
 	outer, err := urlB64.decode(token)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w: token is not canonical %v", op, ErrSecret, err)
