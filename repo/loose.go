@@ -2,8 +2,14 @@ package repo
 
 import (
 	"bufio"
+	"bytes"
+	"compress/zlib"
+	"errors"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 )
 
@@ -59,4 +65,79 @@ func (d *objectDir) looseWithPrefix(prefix string, out []Hash) ([]Hash, error) {
 		}
 	}
 	return out, nil
+}
+
+// readLoose reads objects/xx/yyyy...: a zlib stream of "TYPE SIZE\0" and
+// the content.
+func (d *objectDir) readLoose(h Hash, in *inflater) (ObjectType, []byte, error) {
+	hexID := h.String()
+	f, err := os.Open(filepath.Join(d.path, hexID[:2], hexID[2:]))
+	if err != nil {
+		if os.IsNotExist(err) {
+			return 0, nil, ErrObjectNotFound
+		}
+		return 0, nil, err
+	}
+	defer f.Close()
+	return in.inflateLoose(f)
+}
+
+// maxLooseHeader is longer than any valid "TYPE SIZE\0" header.
+const maxLooseHeader = 32
+
+func (in *inflater) inflateLoose(src io.Reader) (ObjectType, []byte, error) {
+	if in.br == nil {
+		in.br = bufio.NewReaderSize(src, 8192)
+	} else {
+		in.br.Reset(src)
+	}
+	if in.zr == nil {
+		zr, err := zlib.NewReader(in.br)
+		if err != nil {
+			return 0, nil, fmt.Errorf("loose object: %w", err)
+		}
+		in.zr = zr
+	} else if err := in.zr.(zlib.Resetter).Reset(in.br, nil); err != nil {
+		return 0, nil, fmt.Errorf("loose object: %w", err)
+	}
+	var hdr [maxLooseHeader]byte
+	n, err := io.ReadFull(in.zr, hdr[:])
+	if err != nil && err != io.ErrUnexpectedEOF {
+		return 0, nil, fmt.Errorf("loose object: %w", noEOF(err))
+	}
+	typ, size, rest, err := parseLooseHeader(hdr[:n])
+	if err != nil {
+		return 0, nil, fmt.Errorf("loose object: %w", err)
+	}
+	if int64(len(rest)) > size {
+		return 0, nil, errors.New("loose object: longer than its declared size")
+	}
+	data := make([]byte, size)
+	copy(data, rest)
+	if _, err := io.ReadFull(in.zr, data[len(rest):]); err != nil {
+		return 0, nil, fmt.Errorf("loose object: %w", noEOF(err))
+	}
+	if err := in.expectEnd(); err != nil {
+		return 0, nil, fmt.Errorf("loose object: %w", err)
+	}
+	return typ, data, nil
+}
+
+// parseLooseHeader parses "TYPE SIZE\0" at the start of b and returns the
+// content bytes that followed it in b.
+func parseLooseHeader(b []byte) (ObjectType, int64, []byte, error) {
+	nul := bytes.IndexByte(b, 0)
+	if nul < 0 {
+		return 0, 0, nil, errors.New("malformed header")
+	}
+	typName, sizeText, ok := strings.Cut(string(b[:nul]), " ")
+	typ, known := parseObjectType(typName)
+	if !ok || !known {
+		return 0, 0, nil, errors.New("malformed header")
+	}
+	size, err := strconv.ParseInt(sizeText, 10, 64)
+	if err != nil || size < 0 || size > maxObjectSize || (len(sizeText) > 1 && sizeText[0] == '0') {
+		return 0, 0, nil, errors.New("malformed header size")
+	}
+	return typ, size, b[nul+1:], nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"sync"
 	"time"
@@ -353,12 +354,18 @@ func tagTarget(data []byte) (Hash, ObjectType, error) {
 }
 
 // objectDB is the object database of one repository: its objects directory
-// and alternates. Reads are serialised; the flat reader's caches and open
-// packs are not safe for concurrent use.
+// and alternates. Reads are serialised; the flat reader's cache, inflater
+// and open packs are not safe for concurrent use.
 type objectDB struct {
-	mu   sync.Mutex
-	dirs []*objectDir
-	fb   *fallbackDB
+	mu    sync.Mutex
+	dirs  []*objectDir
+	cache objectCache
+	inf   inflater
+	// flatOff sends every read to go-git: set when the flat reader met
+	// something it does not handle (an .idx v1, a pack version it does not
+	// know).
+	flatOff bool
+	fb      *fallbackDB
 }
 
 // objectDir is one objects directory (the repository's or an alternate).
@@ -383,7 +390,87 @@ func (r *Repo) objects() (*objectDB, error) {
 func (db *objectDB) read(h Hash) (ObjectType, []byte, error) {
 	db.mu.Lock()
 	defer db.mu.Unlock()
+	if !db.flatOff {
+		t, data, err := db.flatRead(h, 0)
+		if !errors.Is(err, errUnsupported) {
+			return t, data, err
+		}
+		db.flatOff = true
+	}
 	return db.fallback().read(h)
+}
+
+// flatRead looks for h in each objects directory's packs, then its loose
+// objects. On a miss it rescans the pack directories once, as git does,
+// since a concurrent repack may have moved the object into a new pack.
+func (db *objectDB) flatRead(h Hash, depth int) (ObjectType, []byte, error) {
+	for attempt := 0; attempt < 2; attempt++ {
+		for _, d := range db.dirs {
+			packs, err := d.loadPacks()
+			if err != nil {
+				return 0, nil, err
+			}
+			for _, p := range packs {
+				off, found, err := p.idx.find(h)
+				if err != nil {
+					return 0, nil, err
+				}
+				if found {
+					t, data, err := db.readPacked(p, off, depth)
+					if errors.Is(err, os.ErrNotExist) {
+						break // the pack went away under us: rescan
+					}
+					return t, data, err
+				}
+			}
+			t, data, err := d.readLoose(h, &db.inf)
+			if !errors.Is(err, ErrObjectNotFound) {
+				return t, data, err
+			}
+		}
+		if attempt == 0 && !db.rescan() {
+			break
+		}
+	}
+	return 0, nil, ErrObjectNotFound
+}
+
+// rescan re-lists the pack directories, keeping packs already mapped that
+// still exist, and reports whether anything changed.
+func (db *objectDB) rescan() bool {
+	changed := false
+	for _, d := range db.dirs {
+		if !d.packsLoaded {
+			continue
+		}
+		old := map[string]*pack{}
+		for _, p := range d.packs {
+			old[p.idxPath] = p
+		}
+		d.packsLoaded = false
+		fresh, err := d.loadPacksKeeping(old)
+		if err != nil {
+			d.packs, d.packsLoaded = nil, false
+			changed = true
+			continue
+		}
+		kept := map[*pack]bool{}
+		for _, p := range fresh {
+			if old[p.idxPath] == p {
+				kept[p] = true
+			} else {
+				changed = true
+			}
+		}
+		for _, p := range old {
+			if !kept[p] {
+				db.cache.dropPack(p)
+				p.close()
+				changed = true
+			}
+		}
+	}
+	return changed
 }
 
 func (db *objectDB) fallback() *fallbackDB {

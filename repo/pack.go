@@ -7,11 +7,15 @@ package repo
 //     so a corrupt or truncated file gives an error, never a panic.
 
 import (
+	"bufio"
 	"bytes"
+	"compress/zlib"
+	"container/list"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -190,6 +194,12 @@ type pack struct {
 
 // loadPacks maps the indexes of the directory's packs on first use.
 func (d *objectDir) loadPacks() ([]*pack, error) {
+	return d.loadPacksKeeping(nil)
+}
+
+// loadPacksKeeping lists the directory's packs, reusing those in keep (by
+// index path) rather than mapping them again.
+func (d *objectDir) loadPacksKeeping(keep map[string]*pack) ([]*pack, error) {
 	if d.packsLoaded {
 		return d.packs, nil
 	}
@@ -204,13 +214,19 @@ func (d *objectDir) loadPacks() ([]*pack, error) {
 			continue
 		}
 		base := filepath.Join(d.path, "pack", strings.TrimSuffix(name, ".idx"))
+		if p, ok := keep[base+".idx"]; ok {
+			packs = append(packs, p)
+			continue
+		}
 		if _, err := os.Stat(base + ".pack"); err != nil {
 			continue // an index without its pack, as git skips it
 		}
 		ix, err := openPackIndex(base + ".idx")
 		if err != nil {
 			for _, p := range packs {
-				p.close()
+				if keep[p.idxPath] != p {
+					p.close()
+				}
 			}
 			return nil, err
 		}
@@ -229,4 +245,421 @@ func (p *pack) close() error {
 		p.f = nil
 	}
 	return err
+}
+
+// Pack entry types beyond the four object types.
+const (
+	packOfsDelta = 6
+	packRefDelta = 7
+)
+
+// maxObjectSize bounds the size an object or delta result may declare, so a
+// corrupt header cannot make the reader allocate without limit.
+const maxObjectSize = 1 << 31
+
+// maxDeltaChain bounds delta chains (git's default --depth is 50; repacks
+// with --depth=4095 exist but anything near this is corruption).
+const maxDeltaChain = 10000
+
+// openPack opens the pack file on first use and checks its header.
+func (p *pack) open() error {
+	if p.f != nil {
+		return nil
+	}
+	f, err := os.Open(p.packPath)
+	if err != nil {
+		return err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return err
+	}
+	var hdr [12]byte
+	if _, err := f.ReadAt(hdr[:], 0); err != nil {
+		f.Close()
+		return fmt.Errorf("pack %s: reading header: %w", filepath.Base(p.packPath), err)
+	}
+	if string(hdr[:4]) != "PACK" {
+		f.Close()
+		return fmt.Errorf("pack %s: bad signature", filepath.Base(p.packPath))
+	}
+	if v := binary.BigEndian.Uint32(hdr[4:8]); v != 2 && v != 3 {
+		f.Close()
+		return fmt.Errorf("pack %s: version %d: %w", filepath.Base(p.packPath), v, errUnsupported)
+	}
+	p.f, p.size = f, fi.Size()
+	return nil
+}
+
+// entryHeader is a pack entry's header.
+type entryHeader struct {
+	off     int64 // where the entry starts
+	typ     int   // 1-4, packOfsDelta or packRefDelta
+	size    int64 // inflated size of the object or of the delta
+	dataOff int64 // where the zlib stream starts
+	baseOff int64 // packOfsDelta: the base entry's offset
+	baseRef Hash  // packRefDelta: the base object's id
+}
+
+// readEntryHeader reads the entry header at off.
+func (p *pack) readEntryHeader(off int64) (entryHeader, error) {
+	var buf [64]byte
+	if off < 12 || off >= p.size-20 {
+		return entryHeader{}, fmt.Errorf("pack offset %d out of range", off)
+	}
+	n, err := p.f.ReadAt(buf[:], off)
+	if n == 0 && err != nil {
+		return entryHeader{}, err
+	}
+	return parseEntryHeader(buf[:n], off)
+}
+
+// parseEntryHeader parses the header of the entry at off from b, the bytes
+// starting there (at least the header, up to the end of the pack).
+func parseEntryHeader(b []byte, off int64) (entryHeader, error) {
+	errTrunc := errors.New("truncated pack entry header")
+	h := entryHeader{off: off}
+	if len(b) == 0 {
+		return h, errTrunc
+	}
+	c := b[0]
+	i := 1
+	h.typ = int(c>>4) & 7
+	size := uint64(c & 15)
+	shift := uint(4)
+	for c&0x80 != 0 {
+		if i >= len(b) || shift > 60 {
+			return h, errTrunc
+		}
+		c = b[i]
+		i++
+		size |= uint64(c&0x7f) << shift
+		shift += 7
+	}
+	if size > maxObjectSize {
+		return h, fmt.Errorf("pack entry at %d: declared size %d too large", off, size)
+	}
+	h.size = int64(size)
+	switch h.typ {
+	case int(CommitObject), int(TreeObject), int(BlobObject), int(TagObject):
+	case packOfsDelta:
+		if i >= len(b) {
+			return h, errTrunc
+		}
+		c = b[i]
+		i++
+		rel := uint64(c & 0x7f)
+		for c&0x80 != 0 {
+			if i >= len(b) || rel >= 1<<55 {
+				return h, errTrunc
+			}
+			c = b[i]
+			i++
+			rel = ((rel + 1) << 7) | uint64(c&0x7f)
+		}
+		if rel == 0 || rel >= uint64(off) {
+			return h, fmt.Errorf("pack entry at %d: delta base offset out of range", off)
+		}
+		h.baseOff = off - int64(rel)
+	case packRefDelta:
+		if i+20 > len(b) {
+			return h, errTrunc
+		}
+		copy(h.baseRef[:], b[i:i+20])
+		i += 20
+	default:
+		return h, fmt.Errorf("pack entry at %d: invalid type %d", off, h.typ)
+	}
+	h.dataOff = off + int64(i)
+	return h, nil
+}
+
+// readPacked resolves the entry at off: inflate it, and for a delta, walk
+// back to a base (or a cached intermediate result) and apply the deltas
+// forward. depth counts REF_DELTA hops to other packs.
+func (db *objectDB) readPacked(p *pack, off int64, depth int) (ObjectType, []byte, error) {
+	if err := p.open(); err != nil {
+		return 0, nil, err
+	}
+	var chain []entryHeader
+	var typ ObjectType
+	var data []byte
+	cur := off
+	for {
+		if e, ok := db.cache.get(p, cur); ok {
+			typ, data = e.typ, e.data
+			break
+		}
+		hdr, err := p.readEntryHeader(cur)
+		if err != nil {
+			return 0, nil, fmt.Errorf("pack %s: %w", filepath.Base(p.packPath), err)
+		}
+		if hdr.typ <= int(TagObject) {
+			data, err = db.inflatePacked(p, hdr)
+			if err != nil {
+				return 0, nil, err
+			}
+			typ = ObjectType(hdr.typ)
+			db.cache.add(p, cur, typ, data)
+			break
+		}
+		chain = append(chain, hdr)
+		if len(chain) > maxDeltaChain {
+			return 0, nil, fmt.Errorf("pack %s: delta chain at %d too long", filepath.Base(p.packPath), off)
+		}
+		if hdr.typ == packOfsDelta {
+			cur = hdr.baseOff
+			continue
+		}
+		baseOff, found, err := p.idx.find(hdr.baseRef)
+		if err != nil {
+			return 0, nil, err
+		}
+		if found {
+			cur = baseOff
+			continue
+		}
+		// A base in another pack or loose: only thin packs fixed up by a
+		// careless tool have these, but they are valid.
+		if depth >= maxRefDeltaDepth {
+			return 0, nil, fmt.Errorf("pack %s: REF_DELTA chain across packs too deep", filepath.Base(p.packPath))
+		}
+		typ, data, err = db.flatRead(hdr.baseRef, depth+1)
+		if err != nil {
+			return 0, nil, fmt.Errorf("delta base %s: %w", hdr.baseRef.short(), err)
+		}
+		break
+	}
+	for i := len(chain) - 1; i >= 0; i-- {
+		delta, err := db.inflatePacked(p, chain[i])
+		if err != nil {
+			return 0, nil, err
+		}
+		data, err = applyDelta(data, delta)
+		if err != nil {
+			return 0, nil, fmt.Errorf("pack %s: entry at %d: %w", filepath.Base(p.packPath), chain[i].off, err)
+		}
+		db.cache.add(p, chain[i].off, typ, data)
+	}
+	return typ, data, nil
+}
+
+// maxRefDeltaDepth bounds REF_DELTA hops from one pack to another.
+const maxRefDeltaDepth = 64
+
+// inflatePacked inflates the zlib stream of a pack entry.
+func (db *objectDB) inflatePacked(p *pack, hdr entryHeader) ([]byte, error) {
+	end := p.size - 20
+	if hdr.dataOff >= end {
+		return nil, fmt.Errorf("pack %s: entry at %d truncated", filepath.Base(p.packPath), hdr.off)
+	}
+	data, err := db.inf.inflate(io.NewSectionReader(p.f, hdr.dataOff, end-hdr.dataOff), hdr.size)
+	if err != nil {
+		return nil, fmt.Errorf("pack %s: entry at %d: %w", filepath.Base(p.packPath), hdr.off, err)
+	}
+	return data, nil
+}
+
+// inflater reuses one zlib reader (its window is ~40 KiB to allocate).
+type inflater struct {
+	br *bufio.Reader
+	zr io.ReadCloser
+}
+
+// inflate reads exactly size bytes from the zlib stream in src, and checks
+// that the stream ends there with a valid checksum.
+func (in *inflater) inflate(src io.Reader, size int64) ([]byte, error) {
+	if in.br == nil {
+		in.br = bufio.NewReaderSize(src, 8192)
+	} else {
+		in.br.Reset(src)
+	}
+	if in.zr == nil {
+		zr, err := zlib.NewReader(in.br)
+		if err != nil {
+			return nil, fmt.Errorf("inflating: %w", err)
+		}
+		in.zr = zr
+	} else if err := in.zr.(zlib.Resetter).Reset(in.br, nil); err != nil {
+		return nil, fmt.Errorf("inflating: %w", err)
+	}
+	buf := make([]byte, size)
+	if _, err := io.ReadFull(in.zr, buf); err != nil {
+		return nil, fmt.Errorf("inflating: %w", noEOF(err))
+	}
+	if err := in.expectEnd(); err != nil {
+		return nil, err
+	}
+	return buf, nil
+}
+
+// expectEnd checks that the zlib stream has no more data, which also makes
+// the reader verify the stream's checksum.
+func (in *inflater) expectEnd() error {
+	var one [1]byte
+	n, err := io.ReadFull(in.zr, one[:])
+	if n != 0 {
+		return errors.New("inflating: object longer than its declared size")
+	}
+	if err != io.EOF {
+		return fmt.Errorf("inflating: %w", noEOF(err))
+	}
+	return nil
+}
+
+func noEOF(err error) error {
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+// applyDelta applies a git delta to base. The delta format: source size
+// and target size as little-endian base-128 varints, then instructions:
+// 1xxxxxxx copies a range of base (bits 0-3 say which offset bytes follow,
+// bits 4-6 which size bytes; a size of 0 means 0x10000), 0xxxxxxx (non-zero)
+// inserts that many literal bytes; 0 is reserved.
+func applyDelta(base, delta []byte) ([]byte, error) {
+	srcSize, delta, ok := deltaVarint(delta)
+	if !ok || srcSize != uint64(len(base)) {
+		return nil, errors.New("delta: base size mismatch")
+	}
+	dstSize, delta, ok := deltaVarint(delta)
+	if !ok || dstSize > maxObjectSize {
+		return nil, errors.New("delta: bad target size")
+	}
+	out := make([]byte, 0, dstSize)
+	for len(delta) > 0 {
+		cmd := delta[0]
+		delta = delta[1:]
+		switch {
+		case cmd&0x80 != 0:
+			var off, n uint64
+			for i := uint(0); i < 4; i++ {
+				if cmd&(1<<i) != 0 {
+					if len(delta) == 0 {
+						return nil, errors.New("delta: truncated copy")
+					}
+					off |= uint64(delta[0]) << (8 * i)
+					delta = delta[1:]
+				}
+			}
+			for i := uint(0); i < 3; i++ {
+				if cmd&(0x10<<i) != 0 {
+					if len(delta) == 0 {
+						return nil, errors.New("delta: truncated copy")
+					}
+					n |= uint64(delta[0]) << (8 * i)
+					delta = delta[1:]
+				}
+			}
+			if n == 0 {
+				n = 0x10000
+			}
+			if off+n > uint64(len(base)) || uint64(len(out))+n > dstSize {
+				return nil, errors.New("delta: copy out of range")
+			}
+			out = append(out, base[off:off+n]...)
+		case cmd != 0:
+			n := int(cmd)
+			if n > len(delta) || uint64(len(out)+n) > dstSize {
+				return nil, errors.New("delta: insert out of range")
+			}
+			out = append(out, delta[:n]...)
+			delta = delta[n:]
+		default:
+			return nil, errors.New("delta: reserved instruction 0")
+		}
+	}
+	if uint64(len(out)) != dstSize {
+		return nil, errors.New("delta: result size mismatch")
+	}
+	return out, nil
+}
+
+func deltaVarint(b []byte) (uint64, []byte, bool) {
+	var v uint64
+	for i, shift := 0, uint(0); i < len(b) && shift < 64; i, shift = i+1, shift+7 {
+		v |= uint64(b[i]&0x7f) << shift
+		if b[i]&0x80 == 0 {
+			return v, b[i+1:], true
+		}
+	}
+	return 0, nil, false
+}
+
+// objectCache keeps recently resolved pack objects (delta bases above all,
+// and the trees path lookups walk again), least recently used evicted
+// first, within a byte budget.
+type objectCache struct {
+	budget int
+	used   int
+	lru    *list.List // of *cacheEntry, front = most recent
+	byKey  map[cacheKey]*list.Element
+}
+
+type cacheKey struct {
+	p   *pack
+	off int64
+}
+
+type cacheEntry struct {
+	key  cacheKey
+	typ  ObjectType
+	data []byte
+}
+
+const (
+	objectCacheBudget = 32 << 20
+	objectCacheMaxObj = 4 << 20
+)
+
+func (c *objectCache) get(p *pack, off int64) (*cacheEntry, bool) {
+	if c.byKey == nil {
+		return nil, false
+	}
+	el, ok := c.byKey[cacheKey{p, off}]
+	if !ok {
+		return nil, false
+	}
+	c.lru.MoveToFront(el)
+	return el.Value.(*cacheEntry), true
+}
+
+func (c *objectCache) add(p *pack, off int64, typ ObjectType, data []byte) {
+	if len(data) > objectCacheMaxObj {
+		return
+	}
+	if c.byKey == nil {
+		c.byKey = map[cacheKey]*list.Element{}
+		c.lru = list.New()
+		if c.budget == 0 {
+			c.budget = objectCacheBudget
+		}
+	}
+	k := cacheKey{p, off}
+	if _, ok := c.byKey[k]; ok {
+		return
+	}
+	c.byKey[k] = c.lru.PushFront(&cacheEntry{key: k, typ: typ, data: data})
+	c.used += len(data) + 64
+	for c.used > c.budget && c.lru.Len() > 1 {
+		el := c.lru.Back()
+		e := el.Value.(*cacheEntry)
+		c.lru.Remove(el)
+		delete(c.byKey, e.key)
+		c.used -= len(e.data) + 64
+	}
+}
+
+// dropPack forgets the cached objects of a pack that is going away.
+func (c *objectCache) dropPack(p *pack) {
+	for k, el := range c.byKey {
+		if k.p == p {
+			c.used -= len(el.Value.(*cacheEntry).data) + 64
+			c.lru.Remove(el)
+			delete(c.byKey, k)
+		}
+	}
 }

@@ -1,0 +1,277 @@
+package repo
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// rdBatch returns every object git sees in dir (loose, packed, alternates)
+// with its type and exact content, from `git cat-file --batch`.
+func rdBatch(t testing.TB, dir string) map[Hash]rdObject {
+	t.Helper()
+	cmd := exec.Command("git", "cat-file", "--batch-all-objects", "--batch")
+	cmd.Dir = dir
+	cmd.Env = rdEnv(dir)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("git cat-file --batch: %v", err)
+	}
+	objs := map[Hash]rdObject{}
+	br := bufio.NewReader(bytes.NewReader(out))
+	for {
+		line, err := br.ReadString('\n')
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := strings.Fields(line)
+		h, err := ParseHash(f[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		typ, _ := parseObjectType(f[1])
+		n, _ := strconv.Atoi(f[2])
+		data := make([]byte, n+1)
+		if _, err := io.ReadFull(br, data); err != nil {
+			t.Fatal(err)
+		}
+		objs[h] = rdObject{typ, data[:n]}
+	}
+	return objs
+}
+
+type rdObject struct {
+	typ  ObjectType
+	data []byte
+}
+
+// rdHistory builds a repository whose files change in small steps over many
+// commits, so that git packs them as delta chains.
+func rdHistory(t testing.TB, commits int) string {
+	t.Helper()
+	dir := rdInit(t)
+	var base strings.Builder
+	for i := 0; i < 200; i++ {
+		fmt.Fprintf(&base, "line %d of a file that changes a little in every commit\n", i)
+	}
+	for c := 0; c < commits; c++ {
+		text := base.String() + strings.Repeat(fmt.Sprintf("change %d\n", c), c%7+1)
+		files := map[string]string{
+			"big.txt":             text,
+			".gitseal/env/secret": fmt.Sprintf("v1:%040d\n", c),
+			fmt.Sprintf("d%d/f.txt", c%3): text[c*10:],
+		}
+		rdCommit(t, dir, c, fmt.Sprintf("commit %d", c), files)
+		if c == commits/2 {
+			rdGit(t, dir, "tag", "-a", "-m", "half way", "v0.5")
+		}
+	}
+	return dir
+}
+
+// flatOnly and fallbackOnly read through one path of the object database.
+func flatOnly(t testing.TB, r *Repo, h Hash) (ObjectType, []byte, error) {
+	db, _ := r.objects()
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	return db.flatRead(h, 0)
+}
+
+func fallbackOnly(t testing.TB, r *Repo, h Hash) (ObjectType, []byte, error) {
+	db, _ := r.objects()
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	return db.fallback().read(h)
+}
+
+// entryKinds counts the pack entry types (6 = OFS_DELTA, 7 = REF_DELTA) of
+// the objects the flat reader finds in packs.
+func entryKinds(t testing.TB, r *Repo, objs map[Hash]rdObject) map[int]int {
+	db, _ := r.objects()
+	kinds := map[int]int{}
+	for h := range objs {
+		for _, d := range db.dirs {
+			packs, err := d.loadPacks()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range packs {
+				off, ok, err := p.idx.find(h)
+				if err != nil || !ok {
+					continue
+				}
+				if err := p.open(); err != nil {
+					t.Fatal(err)
+				}
+				hdr, err := p.readEntryHeader(off)
+				if err != nil {
+					t.Fatal(err)
+				}
+				kinds[hdr.typ]++
+			}
+		}
+	}
+	return kinds
+}
+
+// TestConformance checks, for every object in repositories in several
+// storage states, that the flat reader, the go-git fallback and git agree
+// on type and bytes.
+func TestConformance(t *testing.T) {
+	src := rdHistory(t, 30)
+	states := []struct {
+		name  string
+		setup func(t *testing.T) string
+		check func(t *testing.T, kinds map[int]int)
+	}{
+		{"loose", func(t *testing.T) string { return src }, func(t *testing.T, k map[int]int) {
+			if len(k) != 0 {
+				t.Errorf("expected no packs, got %v", k)
+			}
+		}},
+		{"gc", func(t *testing.T) string {
+			d := rdCopy(t, src)
+			rdGit(t, d, "gc", "-q")
+			return d
+		}, func(t *testing.T, k map[int]int) {
+			if k[packOfsDelta] == 0 {
+				t.Errorf("expected OFS_DELTA entries, got %v", k)
+			}
+		}},
+		{"repack depth 50", func(t *testing.T) string {
+			d := rdCopy(t, src)
+			rdGit(t, d, "repack", "-q", "-a", "-d", "-f", "--depth=50", "--window=50")
+			return d
+		}, func(t *testing.T, k map[int]int) {
+			if k[packOfsDelta] < 20 {
+				t.Errorf("expected many OFS_DELTA entries, got %v", k)
+			}
+		}},
+		{"ref delta", func(t *testing.T) string {
+			d := rdCopy(t, src)
+			rdGit(t, d, "-c", "repack.useDeltaBaseOffset=false", "repack", "-q", "-a", "-d", "-f", "--depth=50")
+			return d
+		}, func(t *testing.T, k map[int]int) {
+			if k[packRefDelta] < 20 || k[packOfsDelta] != 0 {
+				t.Errorf("expected REF_DELTA entries only, got %v", k)
+			}
+		}},
+		{"thin pack fetched", func(t *testing.T) string {
+			up := rdCopy(t, src)
+			rdGit(t, up, "gc", "-q")
+			down := filepath.Join(t.TempDir(), "down")
+			rdGit(t, up, "clone", "-q", "--no-local", up, down)
+			for c := 30; c < 36; c++ {
+				rdCommit(t, up, c, "more", map[string]string{"big.txt": strings.Repeat(fmt.Sprintf("more %d\n", c), 200)})
+			}
+			// fetch.unpackLimit=1 keeps the (thin, then fixed) pack.
+			rdGit(t, down, "-c", "fetch.unpackLimit=1", "-c", "transfer.unpackLimit=1", "fetch", "-q", "origin")
+			return down
+		}, func(t *testing.T, k map[int]int) {
+			if k[packOfsDelta]+k[packRefDelta] == 0 {
+				t.Errorf("expected deltas, got %v", k)
+			}
+		}},
+		{"alternates", func(t *testing.T) string {
+			up := rdCopy(t, src)
+			rdGit(t, up, "gc", "-q")
+			down := filepath.Join(t.TempDir(), "shared")
+			rdGit(t, up, "clone", "-q", "--shared", up, down)
+			rdCommit(t, down, 40, "local", map[string]string{"local.txt": "only here\n"})
+			if _, err := os.Stat(filepath.Join(down, ".git", "objects", "info", "alternates")); err != nil {
+				t.Fatal(err)
+			}
+			return down
+		}, func(t *testing.T, k map[int]int) {
+			if k[packOfsDelta] == 0 {
+				t.Errorf("expected the alternate's deltas, got %v", k)
+			}
+		}},
+	}
+	for _, st := range states {
+		t.Run(st.name, func(t *testing.T) {
+			dir := st.setup(t)
+			objs := rdBatch(t, dir)
+			if len(objs) < 90 {
+				t.Fatalf("only %d objects", len(objs))
+			}
+			r := rdOpen(t, dir)
+			for h, want := range objs {
+				typ, data, err := flatOnly(t, r, h)
+				if err != nil || typ != want.typ || !bytes.Equal(data, want.data) {
+					t.Fatalf("flat reader %s: %v %d bytes, %v; git says %v %d bytes", h, typ, len(data), err, want.typ, len(want.data))
+				}
+				typ, data, err = fallbackOnly(t, r, h)
+				if err != nil || typ != want.typ || !bytes.Equal(data, want.data) {
+					t.Fatalf("go-git %s: %v %d bytes, %v; git says %v %d bytes", h, typ, len(data), err, want.typ, len(want.data))
+				}
+			}
+			k := entryKinds(t, r, objs)
+			t.Logf("%d objects, entry kinds %v", len(objs), k)
+			st.check(t, k)
+			db, _ := r.objects()
+			if db.flatOff {
+				t.Error("flat reader gave up on this repository")
+			}
+		})
+	}
+}
+
+// rdCopy copies a repository directory tree.
+func rdCopy(t testing.TB, src string) string {
+	t.Helper()
+	dst := filepath.Join(t.TempDir(), "copy")
+	if out, err := exec.Command("cp", "-a", src, dst).CombinedOutput(); err != nil {
+		t.Fatalf("cp: %v %s", err, out)
+	}
+	return dst
+}
+
+func TestReadSeesNewPack(t *testing.T) {
+	dir := rdHistory(t, 3)
+	rdGit(t, dir, "gc", "-q")
+	r := rdOpen(t, dir)
+	head := mustResolve(t, r, "HEAD") // maps the packs
+	next := rdCommit(t, dir, 10, "after open", map[string]string{"new.txt": "new\n"})
+	rdGit(t, dir, "repack", "-q", "-a", "-d")
+	h, _ := ParseHash(next)
+	c, err := r.ReadCommit(h)
+	if err != nil || c.Parents[0] != head {
+		t.Fatalf("ReadCommit after repack = %+v, %v", c, err)
+	}
+	if _, _, err := r.FileAt(h, "new.txt"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCorruptLooseObject(t *testing.T) {
+	dir := rdInit(t)
+	rdCommit(t, dir, 1, "one", map[string]string{"a": "alpha\n"})
+	blob := rdGit(t, dir, "rev-parse", "HEAD:a")
+	p := filepath.Join(dir, ".git", "objects", blob[:2], blob[2:])
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(p, 0o644)
+	b[len(b)-1] ^= 0xff // break the adler32 checksum
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := rdOpen(t, dir)
+	h, _ := ParseHash(blob)
+	if _, err := r.ReadBlob(h); err == nil || errors.Is(err, ErrObjectNotFound) {
+		t.Fatalf("corrupt object read: %v", err)
+	}
+}
