@@ -68,8 +68,8 @@ func rdHistory(t testing.TB, commits int) string {
 	for c := 0; c < commits; c++ {
 		text := base.String() + strings.Repeat(fmt.Sprintf("change %d\n", c), c%7+1)
 		files := map[string]string{
-			"big.txt":             text,
-			".gitseal/env/secret": fmt.Sprintf("v1:%040d\n", c),
+			"big.txt":                     text,
+			".gitseal/env/secret":         fmt.Sprintf("v1:%040d\n", c),
 			fmt.Sprintf("d%d/f.txt", c%3): text[c*10:],
 		}
 		rdCommit(t, dir, c, fmt.Sprintf("commit %d", c), files)
