@@ -103,8 +103,8 @@ func (k *Keyring) Import(key []byte, now time.Time) error {
 
 func (k *Keyring) add(key []byte, now time.Time) error {
 	created := now.UTC().Truncate(time.Second)
-	if y := created.Year(); y < 1 || y > 9999 {
-		return fmt.Errorf("creation time in year %d; want 1 to 9999", y)
+	if y := created.Year(); y < 0 || y > 9999 {
+		return fmt.Errorf("creation time in year %d; want 0 to 9999", y)
 	}
 	next := 1
 	if len(k.versions) > 0 {
