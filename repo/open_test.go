@@ -67,9 +67,14 @@ func rdCommit(t testing.TB, dir string, sec int, msg string, files map[string]st
 		rdWrite(t, dir, name, content)
 	}
 	rdGit(t, dir, "add", "-A")
-	date := "GIT_COMMITTER_DATE=" + strconv.Itoa(1577836800+sec) + " +0100"
+	date := "GIT_COMMITTER_DATE=" + rdDate(sec)
 	rdGitEnv(t, dir, []string{date, "GIT_AUTHOR_" + date[len("GIT_COMMITTER_"):]}, "", "commit", "-q", "--allow-empty", "-m", msg)
 	return rdGit(t, dir, "rev-parse", "HEAD")
+}
+
+// rdDate is the fixture date sec seconds after 2020-01-01, in git's format.
+func rdDate(sec int) string {
+	return strconv.Itoa(1577836800+sec) + " +0100"
 }
 
 // rdInit makes a repository with one commit on main and returns its path.
