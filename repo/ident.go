@@ -112,16 +112,16 @@ func parseGitDate(s string) (time.Time, error) {
 		}
 	}
 	for _, layout := range []string{
-		time.RFC1123Z,                       // Mon, 02 Jan 2006 15:04:05 -0700
-		"Mon, 2 Jan 2006 15:04:05 -0700",    // RFC 2822, one-digit day
-		"2 Jan 2006 15:04:05 -0700",         // without the weekday
-		"02 Jan 2006 15:04:05 -0700",        //
-		time.RFC3339Nano,                    // 2006-01-02T15:04:05Z07:00
-		"2006-01-02T15:04:05-0700",          //
-		"2006-01-02 15:04:05 -0700",         // git's ISO-like form
-		"2006-01-02 15:04:05 -07:00",        //
-		"Mon Jan 2 15:04:05 2006 -0700",     // git's default log form
-		"Mon Jan _2 15:04:05 2006 -0700",    //
+		time.RFC1123Z,                    // Mon, 02 Jan 2006 15:04:05 -0700
+		"Mon, 2 Jan 2006 15:04:05 -0700", // RFC 2822, one-digit day
+		"2 Jan 2006 15:04:05 -0700",      // without the weekday
+		"02 Jan 2006 15:04:05 -0700",     //
+		time.RFC3339Nano,                 // 2006-01-02T15:04:05Z07:00
+		"2006-01-02T15:04:05-0700",       //
+		"2006-01-02 15:04:05 -0700",      // git's ISO-like form
+		"2006-01-02 15:04:05 -07:00",     //
+		"Mon Jan 2 15:04:05 2006 -0700",  // git's default log form
+		"Mon Jan _2 15:04:05 2006 -0700", //
 	} {
 		if t, err := time.Parse(layout, s); err == nil {
 			return t, nil
