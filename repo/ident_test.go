@@ -118,13 +118,13 @@ func TestParseGitDateAgreesWithGit(t *testing.T) {
 
 func TestIdentClean(t *testing.T) {
 	for in, want := range map[string]string{
-		"  Jane Doe  ":        "Jane Doe",
-		"<jane@example.com>":  "jane@example.com",
-		"Jane\n<Doe>":         "JaneDoe",
-		`"'.,:;Jane;:,.'"`:    "Jane",
-		"O'Brien":             "O'Brien",
-		"\t\x01":              "",
-		"Jöhn Dœ":             "Jöhn Dœ",
+		"  Jane Doe  ":       "Jane Doe",
+		"<jane@example.com>": "jane@example.com",
+		"Jane\n<Doe>":        "JaneDoe",
+		`"'.,:;Jane;:,.'"`:   "Jane",
+		"O'Brien":            "O'Brien",
+		"\t\x01":             "",
+		"Jöhn Dœ":            "Jöhn Dœ",
 	} {
 		if got := identClean(in); got != want {
 			t.Errorf("identClean(%q) = %q, want %q", in, got, want)
