@@ -34,6 +34,8 @@ const (
 // version is the primary: it encrypts, and every version still held decrypts,
 // so a reset does not lose data encrypted before it. Encrypt and Decrypt are
 // safe for concurrent use; Reset, Import and PurgeOld need exclusive access.
+// A Keyring comes from NewKeyring, ImportKeyring or UnmarshalKeyring; the zero
+// value holds no key and must not be used.
 type Keyring struct {
 	versions []keyVersion // newest first
 }
@@ -57,7 +59,7 @@ type KeyVersion struct {
 // 128 (AES-128, readable by the hosted platform; also chosen by 0) or 256.
 func NewKeyring(bits int, now time.Time) (*Keyring, error) {
 	k := &Keyring{}
-	if err := k.Reset(bits, now); err != nil {
+	if err := k.addRandom(bits, now); err != nil {
 		return nil, fmt.Errorf("creating key: %w", err)
 	}
 	return k, nil
@@ -76,21 +78,19 @@ func ImportKeyring(key []byte, now time.Time) (*Keyring, error) {
 // Reset adds a fresh random key of bits bits (0 or 128, or 256) as the new
 // primary version. Older versions keep decrypting until PurgeOld.
 func (k *Keyring) Reset(bits int, now time.Time) error {
-	var n int
-	switch bits {
-	case 0, 128:
-		n = 16
-	case 256:
-		n = 32
-	default:
-		return fmt.Errorf("resetting key: %d bits; want 128 or 256", bits)
-	}
-	key := make([]byte, n)
-	rand.Read(key) // never fails (crypto/rand crashes the program instead)
-	if err := k.add(key, now); err != nil {
+	if err := k.addRandom(bits, now); err != nil {
 		return fmt.Errorf("resetting key: %w", err)
 	}
 	return nil
+}
+
+func (k *Keyring) addRandom(bits int, now time.Time) error {
+	if bits != 0 && bits != 128 && bits != 256 {
+		return fmt.Errorf("%d bits; want 128 or 256", bits)
+	}
+	key := make([]byte, max(bits, 128)/8)
+	rand.Read(key) // never fails (crypto/rand crashes the program instead)
+	return k.add(key, now)
 }
 
 // Import adds a copy of key (16 or 32 bytes) as the new primary version.
@@ -136,7 +136,7 @@ func newKeyVersion(version int, key []byte, created time.Time) (keyVersion, erro
 // removed. Payloads encrypted with a removed version no longer decrypt.
 func (k *Keyring) PurgeOld() int {
 	n := len(k.versions) - 1
-	k.versions = k.versions[:1:1]
+	k.versions = []keyVersion{k.versions[0]} // drop the old array: it holds the keys
 	return n
 }
 

@@ -3,6 +3,7 @@ package cipher
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"sync"
@@ -89,8 +90,12 @@ func TestNewKeyring(t *testing.T) {
 		}
 	}
 	for _, bits := range []int{-1, 1, 127, 192, 512} {
-		if _, err := NewKeyring(bits, t0); err == nil || !strings.Contains(err.Error(), "want 128 or 256") {
+		if _, err := NewKeyring(bits, t0); err == nil || err.Error() != fmt.Sprintf("creating key: %d bits; want 128 or 256", bits) {
 			t.Errorf("NewKeyring(%d): %v", bits, err)
+		}
+		k, _ := NewKeyring(128, t0)
+		if err := k.Reset(bits, t0); err == nil || err.Error() != fmt.Sprintf("resetting key: %d bits; want 128 or 256", bits) {
+			t.Errorf("Reset(%d): %v", bits, err)
 		}
 	}
 	for _, now := range []time.Time{time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(-1, 12, 31, 0, 0, 0, 0, time.UTC)} {
