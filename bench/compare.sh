@@ -46,6 +46,8 @@ DIR=$(cd "$DIR" && pwd)
 if [ -z "$GIT_ONLY" ] && [ -z "${GITSEAL:-}" ]; then
 	if (cd "$root" && go build -o "$DIR/gitseal" ./cmd/gitseal); then
 		GITSEAL=$DIR/gitseal
+		built_from=$(cd "$root" && git rev-parse --short HEAD)
+		[ -z "$(cd "$root" && git status --porcelain --untracked-files=no)" ] || built_from="$built_from+uncommitted changes"
 	else
 		log "warning: ./cmd/gitseal does not build; timing the git side only"
 		GIT_ONLY=1
@@ -293,11 +295,14 @@ case " $OPS " in *" history "*) bench_history ;; esac
 load1=$(cut -d' ' -f1-3 /proc/loadavg)
 
 version="git only"
-[ -n "$GIT_ONLY" ] || version="gitseal $(cd "$root" && git rev-parse --short HEAD 2>/dev/null || echo '?')"
+if [ -z "$GIT_ONLY" ]; then
+	version="$("$GITSEAL" version 2>/dev/null | head -n 1)"
+	[ -z "${built_from:-}" ] || version="$version built from $built_from"
+fi
 echo "| operation | repo | gitseal median | git median | ratio | target | met |"
 echo "|---|---|---|---|---|---|---|"
 printf '%s\n' "${rows[@]}"
 echo
 echo "Medians of $N interleaved runs each ($WARMUP warm-up), wall clock, warm page cache;" \
-	"$(nproc) cores, $(git --version | cut -d' ' -f3-), $version, $(date -u +%Y-%m-%d)." \
+	"$(nproc) cores, git $(git --version | cut -d' ' -f3-), $version, $(date -u +%Y-%m-%d)." \
 	"Load average $load0 before, $load1 after; took $((SECONDS - start)) s."
