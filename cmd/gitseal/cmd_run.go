@@ -1,0 +1,210 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gitseal/gitseal/publish"
+)
+
+// runtimeOptions choose what runtime commands read (DESIGN §5).
+type runtimeOptions struct {
+	at      string
+	pinFile string
+	bundle  string
+}
+
+// openRuntime opens the chosen environment as the runtime loader does: --at,
+// GITSEAL_REF, --pin-file or GITSEAL_PIN_FILE, the pin ref, then HEAD; or a
+// bundle.
+func (a *app) openRuntime(o runtimeOptions) (*publish.Secrets, error) {
+	dir, err := a.workDir()
+	if err != nil {
+		return nil, err
+	}
+	return publish.Open(contextBackground(), publish.Options{
+		Dir: dir, Env: a.envName(), Ref: o.at, PinFile: o.pinFile, Bundle: o.bundle,
+		Identity: a.identitySource(), Passphrase: a.getenv("GITSEAL_PASSPHRASE"), Getenv: a.getenv,
+	})
+}
+
+type runOptions struct {
+	runtimeOptions
+	only   []string
+	prefix string
+}
+
+func (a *app) newRunCmd() *cobra.Command {
+	var o runOptions
+	cmd := &cobra.Command{
+		Use:   "run [flags] -- CMD [ARGS...]",
+		Short: "Run a command with the secrets in its environment",
+		Long: `run starts CMD with every secret of the environment added to its environment
+(a secret replaces a variable of the same name), resolved like the runtime
+loader: --at REV, $GITSEAL_REF, --pin-file or $GITSEAL_PIN_FILE, the pin
+(refs/gitseal/pins/ENV), then HEAD; or from a bundle with --bundle. Uncommitted
+edits are never read. GITSEAL_IDENTITY and GITSEAL_PASSPHRASE are removed from
+CMD's environment. SIGINT, SIGTERM, SIGHUP and SIGQUIT are passed to CMD, and
+run exits with CMD's exit code (128+N when CMD is killed by signal N).
+
+A secret whose name is not a valid environment variable name (it has '.' or
+'-') is an error, unless --prefix is given: every variable is then named
+PREFIX + the secret's name with '.' and '-' turned into '_'.`,
+		Example: `  gitseal run -- ./server
+  gitseal --env production run --only DB_URL,API_KEY -- ./migrate
+  gitseal run --bundle /app/secrets.bundle -- /app/server
+  gitseal run --prefix APP_ -- env`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usagef("run needs a command: gitseal run -- CMD [ARGS...]")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error { return a.runRun(args, o) },
+	}
+	f := cmd.Flags()
+	f.SetInterspersed(false)
+	f.StringVar(&o.at, "at", "", "read the secrets as at `REV` instead of the pin")
+	f.StringVar(&o.pinFile, "pin-file", "", "read the commit from pin `FILE` (default $GITSEAL_PIN_FILE)")
+	f.StringVar(&o.bundle, "bundle", "", "read the secrets from bundle `FILE` instead of a repository")
+	f.StringSliceVar(&o.only, "only", nil, "pass only these secrets (`NAME,...`)")
+	f.StringVar(&o.prefix, "prefix", "", "name the variables `PREFIX`+NAME ('.' and '-' become '_')")
+	return cmd
+}
+
+// validEnvVar: a name every shell and exec accept.
+func validEnvVar(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, c := range s {
+		if !(c == '_' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || i > 0 && c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// childEnv builds the variables to add, checking names and values before
+// anything runs.
+func childEnv(values map[string][]byte, names []string, prefix string) ([]string, error) {
+	var out []string
+	seen := map[string]string{}
+	for _, n := range names {
+		v := n
+		if prefix != "" {
+			v = prefix + strings.NewReplacer(".", "_", "-", "_").Replace(n)
+		}
+		if !validEnvVar(v) {
+			if prefix != "" {
+				return nil, usagef("run: --prefix %q does not make a valid variable name", prefix)
+			}
+			return nil, withHint(fmt.Errorf("run: secret %s is not a valid environment variable name", n),
+				"leave it out with --only, or name every variable PREFIX+NAME with --prefix (e.g. --prefix APP_)")
+		}
+		if other, dup := seen[v]; dup {
+			return nil, fmt.Errorf("run: secrets %s and %s would both be the variable %s", other, n, v)
+		}
+		seen[v] = n
+		val := values[n]
+		if strings.IndexByte(string(val), 0) >= 0 {
+			return nil, fmt.Errorf("run: secret %s contains a NUL byte, which an environment variable cannot hold; read it with `gitseal get %s`", n, n)
+		}
+		out = append(out, v+"="+string(val))
+	}
+	return out, nil
+}
+
+func (a *app) runRun(args []string, o runOptions) error {
+	s, err := a.openRuntime(o.runtimeOptions)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	names := s.Names()
+	if len(o.only) > 0 {
+		names = nil
+		for _, n := range o.only {
+			n = strings.TrimSpace(n)
+			if n != "" {
+				names = append(names, n)
+			}
+		}
+		sort.Strings(names)
+	}
+	values := make(map[string][]byte, len(names))
+	for _, n := range names {
+		v, err := s.Get(n)
+		if err != nil {
+			return err
+		}
+		values[n] = v
+	}
+	add, err := childEnv(values, names, o.prefix)
+	if err != nil {
+		return err
+	}
+	env := make([]string, 0, len(os.Environ())+len(add))
+	override := map[string]bool{"GITSEAL_IDENTITY": true, "GITSEAL_PASSPHRASE": true}
+	for _, kv := range add {
+		k, _, _ := strings.Cut(kv, "=")
+		override[k] = true
+	}
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if !override[k] {
+			env = append(env, kv)
+		}
+	}
+	env = append(env, add...)
+
+	path, err := exec.LookPath(args[0])
+	if err != nil {
+		a.printError(fmt.Errorf("run: %w", err))
+		return exitStatus(127)
+	}
+	child := exec.Command(path, args[1:]...)
+	child.Args[0] = args[0]
+	child.Env = env
+	child.Stdin, child.Stdout, child.Stderr = a.stdin, a.stdout, a.stderr
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
+	defer signal.Stop(sigs)
+	if err := child.Start(); err != nil {
+		a.printError(fmt.Errorf("run: %w", err))
+		return exitStatus(126)
+	}
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case sig := <-sigs:
+				child.Process.Signal(sig)
+			case <-done:
+				return
+			}
+		}
+	}()
+	err = child.Wait()
+	close(done)
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &ee):
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return exitStatus(128 + int(ws.Signal()))
+		}
+		return exitStatus(ee.ExitCode())
+	default:
+		return fmt.Errorf("run: %w", err)
+	}
+}

@@ -1,0 +1,328 @@
+package publish
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/gitseal/gitseal/cipher"
+	"github.com/gitseal/gitseal/repo"
+	"github.com/gitseal/gitseal/versioning"
+)
+
+// Conditions callers branch on. They are the same values as versioning's, so
+// one errors.Is check works for the CLI and the loader alike.
+var (
+	// ErrNotFound: the secret or key does not exist at the commit read, or
+	// an environment is not published.
+	ErrNotFound = versioning.ErrNotFound
+	// ErrEnvNotFound: the environment does not exist at the commit read.
+	ErrEnvNotFound = versioning.ErrEnvNotFound
+)
+
+// Options configure Open.
+type Options struct {
+	// Dir is a directory inside the repository; "." when empty. Ignored
+	// when Bundle is set.
+	Dir string
+	// Env is the environment; "" means GITSEAL_ENV, then the pin file's,
+	// then the store's default.
+	Env string
+	// Ref, when set, is the revision to read, overriding everything else.
+	Ref string
+	// PinFile is a pin file written by `gitseal publish --pin-file`; ""
+	// means GITSEAL_PIN_FILE.
+	PinFile string
+	// Bundle is a file written by `gitseal bundle`: when set, no repository
+	// is read, and Ref, PinFile, GITSEAL_REF and GITSEAL_PIN_FILE are not
+	// consulted (a bundle holds one commit).
+	Bundle string
+	// Identity says where to find the identity that unwraps the data key.
+	Identity cipher.IdentitySource
+	// Passphrase, when set, unlocks the environment's passphrase recipient.
+	Passphrase string
+	// Getenv reads GITSEAL_* variables; nil means os.Getenv.
+	Getenv func(string) string
+}
+
+// Secrets are one environment's secrets and named keys as they were at one
+// commit. Values are decrypted when asked for, not at Open; the data key is
+// unwrapped once. Its methods are safe for concurrent use.
+type Secrets struct {
+	src        source
+	env        string
+	storeID    string
+	commit     repo.Hash
+	from       string
+	names      []string
+	identity   cipher.IdentitySource
+	passphrase string
+	closeFn    func() error
+
+	dkOnce sync.Once
+	dk     *cipher.DataKey
+	dkErr  error
+
+	mu       sync.Mutex
+	keyrings map[string]*cipher.Keyring
+}
+
+// Open opens an environment's secrets at the commit chosen as DESIGN §5
+// says (see Resolve), or from a bundle.
+func Open(ctx context.Context, o Options) (*Secrets, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if o.Bundle != "" {
+		return openBundle(o)
+	}
+	dir := o.Dir
+	if dir == "" {
+		dir = "."
+	}
+	r, err := repo.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	s, err := openRepo(r, o)
+	if err != nil {
+		r.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func openRepo(r *repo.Repo, o Options) (*Secrets, error) {
+	res, err := Resolve(r, ResolveOptions{Env: o.Env, Ref: o.Ref, PinFile: o.PinFile, Getenv: o.Getenv})
+	if err != nil {
+		return nil, err
+	}
+	id, err := checkEnvAt(r, res.Commit, res.Env)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s (from %s): %w", res.Env, res.From, err)
+	}
+	if res.StoreID != "" && res.StoreID != id {
+		return nil, fmt.Errorf("the pin file was written for store %s, but this repository's store is %s", res.StoreID, id)
+	}
+	src := repoSource{r: r, commit: res.Commit}
+	s := &Secrets{src: src, env: res.Env, storeID: id, commit: res.Commit, from: res.From,
+		identity: o.Identity, passphrase: o.Passphrase, closeFn: r.Close}
+	if s.names, err = src.dir(versioning.SecretsDir(res.Env)); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Commit is the commit the secrets are read at.
+func (s *Secrets) Commit() repo.Hash { return s.commit }
+
+// Env is the environment read.
+func (s *Secrets) Env() string { return s.env }
+
+// From says how the commit was chosen: FromRef, FromEnvRef, FromPinFile,
+// FromPin, FromHead or FromBundle.
+func (s *Secrets) From() string { return s.from }
+
+// Names lists the secrets, sorted.
+func (s *Secrets) Names() []string { return append([]string(nil), s.names...) }
+
+// Close releases the repository, if one was opened.
+func (s *Secrets) Close() error {
+	if s.closeFn == nil {
+		return nil
+	}
+	return s.closeFn()
+}
+
+func (s *Secrets) dataKey() (*cipher.DataKey, error) {
+	s.dkOnce.Do(func() { s.dk, s.dkErr = s.unwrap() })
+	return s.dk, s.dkErr
+}
+
+func (s *Secrets) unwrap() (*cipher.DataKey, error) {
+	if s.passphrase != "" {
+		if wrapped, err := s.src.file(versioning.PassphrasePath(s.env)); err == nil {
+			dk, err := cipher.UnwrapDataKeyPassphrase(wrapped, s.passphrase)
+			if err == nil {
+				return dk, nil
+			}
+			if !errors.Is(err, cipher.ErrSecret) {
+				return nil, fmt.Errorf("unlocking %s with the passphrase: %w", s.env, err)
+			}
+		}
+	}
+	wrapped, err := s.src.file(versioning.DataKeyPath(s.env))
+	if err != nil {
+		return nil, fmt.Errorf("reading the data key of %s: %w", s.env, err)
+	}
+	ids, err := cipher.LoadIdentities(s.identity)
+	if err != nil {
+		return nil, err
+	}
+	dk, err := cipher.UnwrapDataKey(wrapped, ids)
+	if err != nil {
+		return nil, fmt.Errorf("environment %s at %s: %w", s.env, s.commit.String()[:7], err)
+	}
+	return dk, nil
+}
+
+func (s *Secrets) open(kind, name string, sealed []byte) ([]byte, error) {
+	dk, err := s.dataKey()
+	if err != nil {
+		return nil, err
+	}
+	b := cipher.Binding{StoreID: s.storeID, Env: s.env, Kind: kind, Name: name}
+	v, err := cipher.Open(dk, b, sealed)
+	if err != nil {
+		return nil, &versioning.SecretError{Env: s.env, Name: name, Commit: s.commit, Err: err}
+	}
+	return v, nil
+}
+
+// Get decrypts one secret. A secret that does not exist gives an error
+// wrapping ErrNotFound; one that does not decrypt, cipher.ErrSecret.
+func (s *Secrets) Get(name string) ([]byte, error) {
+	if err := cipher.ValidName(name); err != nil {
+		return nil, fmt.Errorf("secret name: %w: %w", err, versioning.ErrInvalid)
+	}
+	sealed, err := s.src.file(versioning.SecretPath(s.env, name))
+	if errors.Is(err, errNoFile) {
+		return nil, fmt.Errorf("secret %s does not exist in %s at %s: %w", name, s.env, s.commit.String()[:7], ErrNotFound)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s.open(cipher.KindSecret, name, sealed)
+}
+
+// All decrypts every secret.
+func (s *Secrets) All() (map[string][]byte, error) {
+	out := make(map[string][]byte, len(s.names))
+	for _, n := range s.names {
+		v, err := s.Get(n)
+		if err != nil {
+			return nil, err
+		}
+		out[n] = v
+	}
+	return out, nil
+}
+
+func (s *Secrets) keyring(name string) (*cipher.Keyring, error) {
+	if err := cipher.ValidName(name); err != nil {
+		return nil, fmt.Errorf("key name: %w: %w", err, versioning.ErrInvalid)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if k, ok := s.keyrings[name]; ok {
+		return k, nil
+	}
+	sealed, err := s.src.file(versioning.KeyPath(s.env, name))
+	if errors.Is(err, errNoFile) {
+		return nil, fmt.Errorf("key %s does not exist in %s at %s: %w", name, s.env, s.commit.String()[:7], ErrNotFound)
+	}
+	if err != nil {
+		return nil, err
+	}
+	plain, err := s.open(cipher.KindKeyring, name, sealed)
+	if err != nil {
+		return nil, err
+	}
+	k, err := cipher.UnmarshalKeyring(plain)
+	if err != nil {
+		return nil, &versioning.SecretError{Env: s.env, Name: name, Commit: s.commit, Err: err}
+	}
+	if s.keyrings == nil {
+		s.keyrings = map[string]*cipher.Keyring{}
+	}
+	s.keyrings[name] = k
+	return k, nil
+}
+
+// EncryptWithKey encrypts plaintext (valid UTF-8) with the named key's
+// primary version, in the hosted platform's payload format.
+func (s *Secrets) EncryptWithKey(name string, plaintext []byte) (string, error) {
+	k, err := s.keyring(name)
+	if err != nil {
+		return "", err
+	}
+	return k.Encrypt(plaintext)
+}
+
+// DecryptWithKey decrypts a payload made with any version of the named key.
+// A wrong or tampered payload gives an error wrapping cipher.ErrSecret.
+func (s *Secrets) DecryptWithKey(name, payload string) ([]byte, error) {
+	k, err := s.keyring(name)
+	if err != nil {
+		return nil, err
+	}
+	return k.Decrypt(payload)
+}
+
+// errNoFile: a source has no file at that path.
+var errNoFile = errors.New("no such file")
+
+// source is where an environment's files come from: git objects at a
+// commit, or a bundle.
+type source interface {
+	// file returns a file's content; errNoFile when it is absent.
+	file(p string) ([]byte, error)
+	// dir lists the valid names of regular files in a directory, sorted;
+	// nil when the directory is absent.
+	dir(p string) ([]string, error)
+}
+
+type repoSource struct {
+	r      *repo.Repo
+	commit repo.Hash
+}
+
+func (rs repoSource) file(p string) ([]byte, error) {
+	data, _, err := rs.r.FileAt(rs.commit, p)
+	if errors.Is(err, repo.ErrPathNotFound) {
+		return nil, errNoFile
+	}
+	return data, err
+}
+
+func (rs repoSource) dir(p string) ([]string, error) {
+	entries, err := rs.r.DirAt(rs.commit, p)
+	if errors.Is(err, repo.ErrPathNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, e := range entries {
+		if e.Mode == repo.ModeFile && cipher.ValidName(e.Name) == nil {
+			names = append(names, e.Name)
+		}
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+type mapSource map[string][]byte
+
+func (m mapSource) file(p string) ([]byte, error) {
+	if data, ok := m[p]; ok {
+		return data, nil
+	}
+	return nil, errNoFile
+}
+
+func (m mapSource) dir(p string) ([]string, error) {
+	var names []string
+	for k := range m {
+		if rest, ok := strings.CutPrefix(k, p+"/"); ok && path.Base(k) == rest && cipher.ValidName(rest) == nil {
+			names = append(names, rest)
+		}
+	}
+	sort.Strings(names)
+	return names, nil
+}
