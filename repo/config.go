@@ -331,6 +331,9 @@ func parseSectionHeader(b []byte, i int) (int, string, string, error) {
 	if b[i] == ']' {
 		// [section] or the old [section.subsection] (subsection lowered).
 		sec, sub, _ := strings.Cut(name, ".")
+		if sec == "" {
+			return i, "", "", errConfigSyntax
+		}
 		return i + 1, strings.ToLower(sec), strings.ToLower(sub), nil
 	}
 	if b[i] != ' ' && b[i] != '\t' {

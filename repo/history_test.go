@@ -100,4 +100,3 @@ func TestPathLogShallow(t *testing.T) {
 		t.Errorf("shallow PathLog = %v, want %v", got, want)
 	}
 }
-
