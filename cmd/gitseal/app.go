@@ -1,0 +1,214 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gitseal/gitseal/cipher"
+	"github.com/gitseal/gitseal/versioning"
+)
+
+// app is everything a command may touch. Commands write only through it.
+type app struct {
+	stdin            io.Reader
+	stdout, stderr   io.Writer
+	getenv           func(string) string
+	now              func() time.Time
+	stdinIsTerminal  func() bool
+	stdoutIsTerminal func() bool
+	stderrIsTerminal func() bool
+	readPassword     func() ([]byte, error)
+
+	// global flags
+	dir      string
+	env      string
+	identity string
+
+	store *versioning.Store
+}
+
+func (a *app) run(args []string) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	root := a.newRootCmd()
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err != nil && isCobraUsageError(err) {
+		err = usageError{err}
+	}
+	if a.store != nil {
+		a.store.Close()
+	}
+	if err != nil {
+		a.printError(err)
+	}
+	return exitCode(err)
+}
+
+// isCobraUsageError recognises the errors cobra makes itself for an unknown
+// command or a bad argument count.
+func isCobraUsageError(err error) bool {
+	var u usageError
+	if errors.As(err, &u) {
+		return false
+	}
+	msg := err.Error()
+	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "accepts ", "requires at least", "requires at most", "flag needs an argument", "invalid argument"} {
+		if strings.HasPrefix(msg, p) || strings.Contains(msg, " "+p) {
+			return true
+		}
+	}
+	return false
+}
+
+func (a *app) newRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "gitseal",
+		Short: "Encrypted secrets in your app's own git repository",
+		Long: `gitseal keeps an application's secrets encrypted in its own git repository.
+Every change to a secret is one commit; reads come from committed objects only.`,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		Example: `  gitseal init
+  printf 'hunter2' | gitseal set DB_PASSWORD
+  gitseal get DB_PASSWORD`,
+	}
+	root.SetIn(a.stdin)
+	root.SetOut(a.stdout)
+	root.SetErr(a.stderr)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	pf := root.PersistentFlags()
+	pf.StringVarP(&a.dir, "directory", "C", "", "run as if gitseal was started in `DIR`")
+	pf.StringVar(&a.env, "env", "", "the environment (default: $GITSEAL_ENV, then the store's default)")
+	pf.StringVar(&a.identity, "identity", "", "identity `FILE` (age or OpenSSH private key); overrides GITSEAL_IDENTITY*")
+	root.AddCommand(
+		a.newInitCmd(),
+		a.newKeygenCmd(),
+		a.newSetCmd(),
+		a.newGenerateCmd(),
+		a.newGetCmd(),
+		a.newLsCmd(),
+		a.newRmCmd(),
+		a.newImportCmd(),
+		a.newExportCmd(),
+		a.newHistoryCmd(),
+		a.newKeyCmd(),
+		a.newEncryptCmd(),
+		a.newDecryptCmd(),
+		a.newDemoCmd(),
+		a.newLogCmd(),
+		a.newDiffCmd(),
+		a.newPublishCmd(),
+		a.newUnpublishCmd(),
+		a.newPinsCmd(),
+		a.newRunCmd(),
+		a.newBundleCmd(),
+		a.newRollbackCmd(),
+		a.newVersionCmd(),
+	)
+	return root
+}
+
+// workDir is the directory gitseal acts in.
+func (a *app) workDir() (string, error) {
+	if a.dir != "" {
+		return filepath.Abs(a.dir)
+	}
+	return os.Getwd()
+}
+
+func (a *app) homeDir() string {
+	if h := a.getenv("HOME"); h != "" {
+		return h
+	}
+	h, _ := os.UserHomeDir()
+	return h
+}
+
+func (a *app) identitySource() cipher.IdentitySource {
+	return cipher.IdentitySource{File: a.identity, Getenv: a.getenv, HomeDir: a.homeDir()}
+}
+
+// openStore opens the store of the repository gitseal acts in, once.
+func (a *app) openStore() (*versioning.Store, error) {
+	if a.store != nil {
+		return a.store, nil
+	}
+	dir, err := a.workDir()
+	if err != nil {
+		return nil, err
+	}
+	s, err := versioning.Open(dir, versioning.Options{
+		Identity:   a.identitySource(),
+		Passphrase: a.getenv("GITSEAL_PASSPHRASE"),
+		Now:        a.now,
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.store = s
+	return s, nil
+}
+
+// envName is the environment named on the command line or in GITSEAL_ENV;
+// "" means the store's default.
+func (a *app) envName() string {
+	if a.env != "" {
+		return a.env
+	}
+	return a.getenv("GITSEAL_ENV")
+}
+
+// snapshotEnv opens the store and returns the chosen environment at rev
+// ("" for the branch tip).
+func (a *app) snapshotEnv(rev string) (*versioning.Env, error) {
+	s, err := a.openStore()
+	if err != nil {
+		return nil, err
+	}
+	sn, err := s.Snapshot(rev)
+	if err != nil {
+		return nil, err
+	}
+	return sn.Env(a.envName())
+}
+
+// reportWrite tells a person what a mutation did.
+func (a *app) reportWrite(res versioning.Result) {
+	switch {
+	case !res.Changed:
+		a.infof("gitseal: nothing changed (the value is already set); no commit made")
+	case res.Staged:
+		a.infof("%s (staged, not committed)", strings.TrimPrefix(res.Subject, "gitseal: "))
+	default:
+		a.infof("[%s] %s", res.Commit.String()[:7], res.Subject)
+	}
+}
+
+// exactArgs is cobra.ExactArgs with a message that says what is missing.
+func exactArgs(n int, what string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != n {
+			return usagef("%s takes %s (got %d arguments); see `gitseal %s --help`", cmd.Name(), what, len(args), cmd.Name())
+		}
+		return nil
+	}
+}
+
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) != 0 {
+		return usagef("%s takes no arguments (got %q)", cmd.Name(), args[0])
+	}
+	return nil
+}
+
+func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
