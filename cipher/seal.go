@@ -9,6 +9,7 @@ package cipher
 //   - every kind has its own subkey, derived from the data key with HKDF.
 
 import (
+	"bytes"
 	"crypto/aes"
 	stdcipher "crypto/cipher"
 	"crypto/hkdf"
@@ -19,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 )
@@ -182,10 +184,8 @@ func parseSealed(sealed []byte) ([]byte, error) {
 	if len(line) > maxSealedLine {
 		return nil, fmt.Errorf("%d bytes long, more than any sealed value can be", len(sealed))
 	}
-	for i, c := range line {
-		if c == '\n' || c == '\r' {
-			return nil, fmt.Errorf("line break at offset %d: a sealed file is one line", i)
-		}
+	if i := firstLineBreak(line); i >= 0 {
+		return nil, fmt.Errorf("line break at offset %d: a sealed file is one line", i)
 	}
 	if len(line) < len(sealedTag) || string(line[:len(sealedTag)]) != sealedTag {
 		if v, ok := versionAfter(line, sealedTagFamily); ok {
@@ -203,38 +203,55 @@ func parseSealed(sealed []byte) ([]byte, error) {
 	return raw, nil
 }
 
+// firstLineBreak is the offset of the first '\r' or '\n' in b, or -1. Two
+// IndexByte calls, which are vectorised, beat one pass over a 1 MiB line.
+func firstLineBreak(b []byte) int {
+	i, j := bytes.IndexByte(b, '\n'), bytes.IndexByte(b, '\r')
+	if i < 0 || (j >= 0 && j < i) {
+		return j
+	}
+	return i
+}
+
 // ValidName reports whether name may name a secret or a key:
 // ^[A-Za-z_][A-Za-z0-9_.-]{0,127}$. The error says what is wrong; it quotes
 // the name only when the name is short and printable, and otherwise gives its
 // length, so a value pasted by mistake, or terminal control sequences, are
 // not echoed.
 func ValidName(name string) error {
-	const hint = "names use letters, digits, '_', '.' and '-', start with a letter or '_', and have at most 128 characters"
-	shown := strconv.Quote(name)
-	printable := utf8.ValidString(name)
-	for _, r := range name {
-		if !unicode.IsPrint(r) {
-			printable = false
-			break
+	bad := -1 // the byte that breaks the rule; len(name) when the length does
+	switch {
+	case name == "" || len(name) > 128:
+		bad = len(name)
+	case !isNameStart(name[0]):
+		bad = 0
+	default:
+		for i := 1; i < len(name); i++ {
+			if c := name[i]; !isNameStart(c) && !(c >= '0' && c <= '9') && c != '.' && c != '-' {
+				bad = i
+				break
+			}
 		}
 	}
+	if bad < 0 {
+		return nil
+	}
+	// Only the error path looks at what the name looks like.
+	const hint = "names use letters, digits, '_', '.' and '-', start with a letter or '_', and have at most 128 characters"
+	printable := utf8.ValidString(name) && !strings.ContainsFunc(name, func(r rune) bool { return !unicode.IsPrint(r) })
+	shown := strconv.Quote(name)
 	if !printable || len(name) > 128 {
 		shown = fmt.Sprintf("(%d bytes)", len(name))
 	}
 	switch {
 	case name == "":
 		return errors.New("invalid name: empty; " + hint)
-	case len(name) > 128:
+	case bad == len(name):
 		return fmt.Errorf("invalid name %s: longer than 128 characters; %s", shown, hint)
-	case !isNameStart(name[0]):
+	case bad == 0:
 		return fmt.Errorf("invalid name %s: %s at the start; %s", shown, describeByte(name, 0, printable), hint)
 	}
-	for i := 1; i < len(name); i++ {
-		if c := name[i]; !isNameStart(c) && !(c >= '0' && c <= '9') && c != '.' && c != '-' {
-			return fmt.Errorf("invalid name %s: %s at byte %d; %s", shown, describeByte(name, i, printable), i, hint)
-		}
-	}
-	return nil
+	return fmt.Errorf("invalid name %s: %s at byte %d; %s", shown, describeByte(name, bad, printable), bad, hint)
 }
 
 func isNameStart(c byte) bool {
