@@ -286,17 +286,6 @@ func openBundle(o Options) (*Secrets, error) {
 	if env != "" && env != info.Env {
 		return nil, fmt.Errorf("bundle %s holds environment %s, not %s: %w", o.Bundle, info.Env, env, ErrEnvNotFound)
 	}
-	storeFile, ok := files[versioning.StorePath]
-	if !ok {
-		return nil, fmt.Errorf("reading bundle %s: no %s: %w", o.Bundle, versioning.StorePath, cipher.ErrSecret)
-	}
-	st, err := versioning.ParseStoreFile(storeFile)
-	if err != nil {
-		return nil, fmt.Errorf("reading bundle %s: %w", o.Bundle, err)
-	}
-	if st.ID != info.StoreID {
-		return nil, fmt.Errorf("reading bundle %s: header and store.json disagree on the store id: %w", o.Bundle, cipher.ErrSecret)
-	}
 	s := &Secrets{src: mapSource(files), env: info.Env, storeID: info.StoreID, commit: info.Commit, from: FromBundle,
 		identity: o.Identity, passphrase: o.Passphrase}
 	if _, ok := files[versioning.DataKeyPath(info.Env)]; !ok {
@@ -310,6 +299,18 @@ func openBundle(o Options) (*Secrets, error) {
 	got := sha256.Sum256(body)
 	if err != nil || subtle.ConstantTimeCompare(want, got[:]) != 1 {
 		return nil, fmt.Errorf("reading bundle %s: bundle is damaged or was tampered with (its seal does not match its content): %w", o.Bundle, cipher.ErrSecret)
+	}
+	// Only now, with the content proven, is store.json read.
+	storeFile, ok := files[versioning.StorePath]
+	if !ok {
+		return nil, fmt.Errorf("reading bundle %s: no %s: %w", o.Bundle, versioning.StorePath, cipher.ErrSecret)
+	}
+	st, err := versioning.ParseStoreFile(storeFile)
+	if err != nil {
+		return nil, fmt.Errorf("reading bundle %s: %w", o.Bundle, err)
+	}
+	if st.ID != info.StoreID {
+		return nil, fmt.Errorf("reading bundle %s: header and store.json disagree on the store id: %w", o.Bundle, cipher.ErrSecret)
 	}
 	s.names, _ = s.src.dir(versioning.SecretsDir(info.Env))
 	return s, nil
