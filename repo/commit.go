@@ -631,8 +631,8 @@ type worktreeUpdate struct {
 
 // indexLockTimeout is how long gitseal waits for a git process's
 // index.lock to go away (a shell prompt running `git status` holds it
-// briefly and often).
-const indexLockTimeout = 2 * time.Second
+// briefly and often). A variable so that tests can shorten it.
+var indexLockTimeout = 2 * time.Second
 
 // lockAndScan takes index.lock and scans the index for the changed paths.
 func (w *worktreeUpdate) lockAndScan() error {

@@ -267,9 +267,9 @@ func (ir *indexReader) readEntry(version uint32, prev []byte, full bool, path []
 	var name []byte
 	switch {
 	case version >= 4:
-		// varint: bytes to drop from the previous path, then a NUL-terminated suffix.
-		b, err = ir.peekUntil(hdr)
-		if err != nil {
+		// varint: bytes to drop from the previous path, then a NUL-terminated
+		// suffix. The varint may itself be a NUL byte (strip nothing).
+		if b, err = ir.peek(hdr + 1); err != nil {
 			return e, 0, path, err
 		}
 		p := hdr
@@ -277,8 +277,11 @@ func (ir *indexReader) readEntry(version uint32, prev []byte, full bool, path []
 		p++
 		strip := uint64(c & 127)
 		for c&128 != 0 {
-			if p >= len(b) || strip > 1<<32 {
+			if p-hdr >= 9 {
 				return e, 0, path, errors.New("bad path prefix in a version 4 entry")
+			}
+			if b, err = ir.peek(p + 1); err != nil {
+				return e, 0, path, err
 			}
 			c = b[p]
 			p++
@@ -286,6 +289,9 @@ func (ir *indexReader) readEntry(version uint32, prev []byte, full bool, path []
 		}
 		if strip > uint64(len(prev)) {
 			return e, 0, path, errors.New("bad path prefix in a version 4 entry")
+		}
+		if b, err = ir.peekUntil(p); err != nil {
+			return e, 0, path, err
 		}
 		suffix := b[p : len(b)-1]
 		path = append(append(path[:0], prev[:len(prev)-int(strip)]...), suffix...)
@@ -310,7 +316,7 @@ func (ir *indexReader) readEntry(version uint32, prev []byte, full bool, path []
 		path = append(path[:0], name...)
 	}
 	if len(path) == 0 {
-		return e, 0, path, errors.New("entry with an empty path")
+		return e, 0, path, errEmptyIndexPath
 	}
 	if !full {
 		return e, n, path, nil
@@ -328,6 +334,10 @@ func (ir *indexReader) readEntry(version uint32, prev []byte, full bool, path []
 	}
 	return e, n, path, nil
 }
+
+// errEmptyIndexPath: only a split index stores entries without a path
+// (their names are in the shared index).
+var errEmptyIndexPath = errors.New("entry with an empty path")
 
 // indexSpot is what the scan found at one probed path.
 type indexSpot struct {
@@ -463,6 +473,9 @@ func (s *indexScan) scan(keys [][]byte) error {
 		// Entries are decoded in full only where a probe matches; most are
 		// walked by header and path alone.
 		_, n, cur, err = ir.readEntry(s.version, prev, false, cur)
+		if err == errEmptyIndexPath {
+			return checkIndexExtension("link")
+		}
 		if err != nil {
 			return fmt.Errorf("reading index entry %d: %w", i, err)
 		}
