@@ -90,7 +90,7 @@ func WriteBundle(w io.Writer, r *repo.Repo, o BundleOptions) (BundleInfo, error)
 	if err := collect(r, c, versioning.EnvDir(env), files); err != nil {
 		return BundleInfo{}, fmt.Errorf("bundle %s: %w", env, err)
 	}
-	s := &Secrets{src: repoSource{r: r, commit: c}, env: env, storeID: id, commit: c,
+	s := &Secrets{src: &repoSource{r: r, commit: c}, env: env, storeID: id, commit: c,
 		identity: o.Identity, passphrase: o.Passphrase}
 	dk, err := s.dataKey()
 	if err != nil {

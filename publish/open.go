@@ -108,7 +108,7 @@ func openRepo(r *repo.Repo, o Options) (*Secrets, error) {
 	if res.StoreID != "" && res.StoreID != id {
 		return nil, fmt.Errorf("the pin file was written for store %s, but this repository's store is %s", res.StoreID, id)
 	}
-	src := repoSource{r: r, commit: res.Commit}
+	src := &repoSource{r: r, commit: res.Commit}
 	s := &Secrets{src: src, env: res.Env, storeID: id, commit: res.Commit, from: res.From,
 		identity: o.Identity, passphrase: o.Passphrase, closeFn: r.Close}
 	if s.names, err = src.dir(versioning.SecretsDir(res.Env)); err != nil {
@@ -276,29 +276,62 @@ type source interface {
 	dir(p string) ([]string, error)
 }
 
+// repoSource reads git objects at one commit. Directory listings are cached,
+// so reading every secret costs one tree read, not one per secret (reading
+// each path from the root tree re-parsed the secrets tree every time: 2.5 s
+// for 1000 secrets).
 type repoSource struct {
 	r      *repo.Repo
 	commit repo.Hash
+
+	mu   sync.Mutex
+	dirs map[string]map[string]repo.TreeEntry
 }
 
-func (rs repoSource) file(p string) ([]byte, error) {
-	data, _, err := rs.r.FileAt(rs.commit, p)
-	if errors.Is(err, repo.ErrPathNotFound) {
-		return nil, errNoFile
+func (rs *repoSource) entries(dir string) (map[string]repo.TreeEntry, error) {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	if m, ok := rs.dirs[dir]; ok {
+		return m, nil
 	}
-	return data, err
-}
-
-func (rs repoSource) dir(p string) ([]string, error) {
-	entries, err := rs.r.DirAt(rs.commit, p)
+	list, err := rs.r.DirAt(rs.commit, dir)
 	if errors.Is(err, repo.ErrPathNotFound) {
-		return nil, nil
+		list, err = nil, nil
 	}
 	if err != nil {
 		return nil, err
 	}
+	m := make(map[string]repo.TreeEntry, len(list))
+	for _, e := range list {
+		m[e.Name] = e
+	}
+	if rs.dirs == nil {
+		rs.dirs = map[string]map[string]repo.TreeEntry{}
+	}
+	rs.dirs[dir] = m
+	return m, nil
+}
+
+func (rs *repoSource) file(p string) ([]byte, error) {
+	dir, base := path.Split(p)
+	m, err := rs.entries(strings.TrimSuffix(dir, "/"))
+	if err != nil {
+		return nil, err
+	}
+	e, ok := m[base]
+	if !ok || (e.Mode != repo.ModeFile && e.Mode != repo.ModeExec) {
+		return nil, errNoFile
+	}
+	return rs.r.ReadBlob(e.Hash)
+}
+
+func (rs *repoSource) dir(p string) ([]string, error) {
+	m, err := rs.entries(p)
+	if err != nil {
+		return nil, err
+	}
 	var names []string
-	for _, e := range entries {
+	for _, e := range m {
 		if e.Mode == repo.ModeFile && cipher.ValidName(e.Name) == nil {
 			names = append(names, e.Name)
 		}
