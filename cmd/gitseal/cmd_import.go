@@ -86,7 +86,8 @@ func (a *app) newExportCmd() *cobra.Command {
 		Use:   "export",
 		Short: "Print every secret of an environment as dotenv, JSON or shell",
 		Long: `export prints every secret of the environment, resolved like the runtime:
---at REV, else $GITSEAL_REF, else the branch tip. Values that are not text
+--at REV, $GITSEAL_REF, $GITSEAL_PIN_FILE, the pin (refs/gitseal/pins/ENV), then
+the branch tip. Values that are not text
 (not UTF-8, or with a NUL byte) cannot be exported; read them with get.`,
 		Example: `  gitseal export > .env.local
   eval "$(gitseal export --format shell)"
@@ -99,22 +100,22 @@ func (a *app) newExportCmd() *cobra.Command {
 	return cmd
 }
 
-// runtimeRev is the revision runtime commands read, resolved as the runtime
-// loader resolves it (publish.Resolve): --at, then GITSEAL_REF, then a pin
-// file (GITSEAL_PIN_FILE), then the environment's pin, then HEAD. It returns
-// a full commit id. When resolution fails (an unreadable pin file, an
-// unknown GITSEAL_REF) it returns a revision that names nothing, so the
-// caller fails rather than read HEAD; openRuntime reports the cause itself.
-func (a *app) runtimeRev(at string) string {
+// runtimeEnv opens the environment at the commit the runtime would read:
+// --at, $GITSEAL_REF, the pin file, the pin, then HEAD (see publish.Resolve).
+func (a *app) runtimeEnv(at string) (*versioning.Env, error) {
 	s, err := a.openStore()
 	if err != nil {
-		return at
+		return nil, err
 	}
 	res, err := publish.Resolve(s.Repo(), publish.ResolveOptions{Env: a.envName(), Ref: at, Getenv: a.getenv})
 	if err != nil {
-		return "(runtime revision unresolved)"
+		return nil, err
 	}
-	return res.Commit.String()
+	sn, err := s.SnapshotAt(res.Commit)
+	if err != nil {
+		return nil, err
+	}
+	return sn.Env(a.envName())
 }
 
 func (a *app) runExport(o exportOptions) error {

@@ -198,7 +198,7 @@ newline: for a 128-bit key, exactly what the hosted platform takes as a key.`,
 			if err := checkKeyName("export", args[0]); err != nil {
 				return err
 			}
-			e, err := a.snapshotEnv(a.runtimeRev(at))
+			e, err := a.runtimeEnv(at)
 			if err != nil {
 				return err
 			}
@@ -319,7 +319,7 @@ func (a *app) runCrypt(encrypt bool, o cryptOptions) error {
 		if err := checkKeyName(verb, o.key); err != nil {
 			return err
 		}
-		e, err2 := a.snapshotEnv(a.runtimeRev(o.at))
+		e, err2 := a.runtimeEnv(o.at)
 		if err2 != nil {
 			return err2
 		}
