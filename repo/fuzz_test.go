@@ -111,6 +111,7 @@ func FuzzPackIndex(f *testing.F) {
 	f.Add(idx, some[:])
 	f.Add(idx[:len(idx)-8], some[:])
 	f.Add(append([]byte{0xff, 't', 'O', 'c', 0, 0, 0, 1}, make([]byte, 1064)...), some[:])
+	f.Add(make([]byte, 1024+40), some[:]) // an empty version 1 index
 	f.Fuzz(func(t *testing.T, data, id []byte) {
 		ix, err := parsePackIndex(data)
 		if err != nil {

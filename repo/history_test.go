@@ -7,6 +7,7 @@ import (
 )
 
 func TestPathLogAgreesWithGitLog(t *testing.T) {
+	t.Parallel()
 	dir := rdInit(t)
 	sec := 0
 	commit := func(msg string, files map[string]string) {
@@ -82,6 +83,7 @@ func TestPathLogAgreesWithGitLog(t *testing.T) {
 }
 
 func TestPathLogShallow(t *testing.T) {
+	t.Parallel()
 	up := rdInit(t)
 	for i := 1; i <= 4; i++ {
 		rdCommit(t, up, i, "c", map[string]string{"f": strings.Repeat("x", i) + "\n"})

@@ -365,6 +365,7 @@ type objectDB struct {
 	// something it does not handle (an .idx v1, a pack version it does not
 	// know).
 	flatOff bool
+	flatWhy error // what made the flat reader give up
 	fb      *fallbackDB
 }
 
@@ -395,9 +396,13 @@ func (db *objectDB) read(h Hash) (ObjectType, []byte, error) {
 		if !errors.Is(err, errUnsupported) {
 			return t, data, err
 		}
-		db.flatOff = true
+		db.flatOff, db.flatWhy = true, err
 	}
-	return db.fallback().read(h)
+	t, data, err := db.fallback().read(h)
+	if err != nil && db.flatWhy != nil && !errors.Is(err, ErrObjectNotFound) {
+		return 0, nil, fmt.Errorf("%v; go-git: %w", db.flatWhy, err)
+	}
+	return t, data, err
 }
 
 // flatRead looks for h in each objects directory's packs, then its loose

@@ -38,6 +38,7 @@ func rdCatFile(t testing.TB, dir string, h Hash, typ ObjectType) []byte {
 }
 
 func TestReadObjectsMatchGit(t *testing.T) {
+	t.Parallel()
 	dir := rdInit(t)
 	rdCommit(t, dir, 1, "one", map[string]string{"a.txt": "alpha\n", "d/b.txt": "beta\n"})
 	rdCommit(t, dir, 2, "two\n\nbody line\n", map[string]string{"d/b.txt": "beta 2\n", "e/f/g": "deep\n"})

@@ -16,9 +16,9 @@ type Repo struct {
 	gitDir    string
 	commonDir string
 
-	// partialClone is set when extensions.partialClone names a promisor
-	// remote: objects missing locally are then reported as such, since
-	// gitseal never fetches.
+	// partialClone is set when extensions.partialClone or a remote's
+	// promisor flag marks a partial clone: objects missing locally are then
+	// reported as such, since gitseal never fetches.
 	partialClone bool
 
 	dbOnce sync.Once
@@ -194,6 +194,12 @@ func openAt(gitDir, workTree string, explicitWorkTree bool) (*Repo, error) {
 			r.partialClone = true
 		}
 	}
+	for _, e := range cf.entries {
+		// git >= 2.x marks a partial clone's remote "promisor = true".
+		if e.section == "remote" && e.name == "promisor" && (!e.hasValue || isTrue(e.value)) {
+			r.partialClone = true
+		}
+	}
 	if r.gitDir == r.commonDir && !explicitWorkTree {
 		if wt, ok := cf.get("core.worktree"); ok && wt != "" {
 			if !filepath.IsAbs(wt) {
@@ -225,4 +231,9 @@ func (r *Repo) Close() error {
 		return r.db.close()
 	}
 	return nil
+}
+
+func isTrue(v string) bool {
+	b, ok := parseBool(v)
+	return ok && b
 }

@@ -32,14 +32,19 @@ const (
 	idxFanoutSize = 256 * 4
 )
 
-// packIndex is a memory-mapped pack index, version 2.
+// packIndex is a memory-mapped pack index. Version 2 (git's default since
+// 1.5.2) keeps names, CRCs and offsets in separate tables; version 1 keeps
+// (4-byte offset, name) pairs after the fan-out table.
 type packIndex struct {
-	data  []byte
-	n     int
-	names int // offset of the sorted object ids
-	off32 int // offset of the 4-byte offsets
-	off64 int // offset of the 8-byte offsets
-	n64   int // number of 8-byte offsets
+	data    []byte
+	version int
+	n       int
+	fan     int // offset of the fan-out table
+	names   int // offset of the first object id
+	stride  int // distance between object ids
+	off32   int // v2: offset of the 4-byte offsets
+	off64   int // v2: offset of the 8-byte offsets
+	n64     int // v2: number of 8-byte offsets
 }
 
 // openPackIndex maps and checks an .idx file.
@@ -54,7 +59,7 @@ func openPackIndex(path string) (*packIndex, error) {
 		return nil, err
 	}
 	size := fi.Size()
-	if size < idxHeaderSize+idxFanoutSize+40 || size > 1<<40 {
+	if size < idxFanoutSize+40 || size > 1<<40 {
 		return nil, fmt.Errorf("pack index %s: bad size %d", path, size)
 	}
 	data, err := syscall.Mmap(int(f.Fd()), 0, int(size), syscall.PROT_READ, syscall.MAP_SHARED)
@@ -71,31 +76,42 @@ func openPackIndex(path string) (*packIndex, error) {
 
 // parsePackIndex checks an .idx image and records where its tables are.
 func parsePackIndex(data []byte) (*packIndex, error) {
-	if len(data) < idxHeaderSize+idxFanoutSize+40 {
+	ix := &packIndex{data: data, version: 1}
+	if len(data) >= 8 && bytes.Equal(data[:4], []byte{0xff, 't', 'O', 'c'}) {
+		if v := binary.BigEndian.Uint32(data[4:8]); v != 2 {
+			return nil, fmt.Errorf("index version %d: %w", v, errUnsupported)
+		}
+		ix.version, ix.fan = 2, idxHeaderSize
+	}
+	if len(data) < ix.fan+idxFanoutSize+40 {
 		return nil, errors.New("truncated")
-	}
-	if !bytes.Equal(data[:4], []byte{0xff, 't', 'O', 'c'}) {
-		return nil, fmt.Errorf("version 1 index: %w", errUnsupported)
-	}
-	if v := binary.BigEndian.Uint32(data[4:8]); v != 2 {
-		return nil, fmt.Errorf("index version %d: %w", v, errUnsupported)
 	}
 	prev := uint32(0)
 	for i := 0; i < 256; i++ {
-		c := binary.BigEndian.Uint32(data[idxHeaderSize+4*i:])
+		c := binary.BigEndian.Uint32(data[ix.fan+4*i:])
 		if c < prev {
 			return nil, errors.New("fan-out table not monotonic")
 		}
 		prev = c
 	}
 	n := int(prev)
-	ix := &packIndex{data: data, n: n}
-	ix.names = idxHeaderSize + idxFanoutSize
+	ix.n = n
+	if n > len(data) {
+		return nil, errors.New("size does not match object count")
+	}
+	if ix.version == 1 {
+		ix.names, ix.stride = idxFanoutSize+4, 24
+		if len(data) != idxFanoutSize+24*n+40 {
+			return nil, errors.New("size does not match object count")
+		}
+		return ix, nil
+	}
+	ix.names, ix.stride = ix.fan+idxFanoutSize, 20
 	crc := ix.names + 20*n
 	ix.off32 = crc + 4*n
 	ix.off64 = ix.off32 + 4*n
 	rest := len(data) - ix.off64 - 40
-	if n > len(data) || rest < 0 || rest%8 != 0 {
+	if rest < 0 || rest%8 != 0 {
 		return nil, errors.New("size does not match object count")
 	}
 	ix.n64 = rest / 8
@@ -113,16 +129,17 @@ func (ix *packIndex) close() error {
 
 // fanout returns the range [lo, hi) of entries whose first byte is b.
 func (ix *packIndex) fanout(b byte) (int, int) {
-	hi := int(binary.BigEndian.Uint32(ix.data[idxHeaderSize+4*int(b):]))
+	hi := int(binary.BigEndian.Uint32(ix.data[ix.fan+4*int(b):]))
 	lo := 0
 	if b > 0 {
-		lo = int(binary.BigEndian.Uint32(ix.data[idxHeaderSize+4*(int(b)-1):]))
+		lo = int(binary.BigEndian.Uint32(ix.data[ix.fan+4*(int(b)-1):]))
 	}
 	return lo, hi
 }
 
 func (ix *packIndex) name(i int) []byte {
-	return ix.data[ix.names+20*i : ix.names+20*i+20]
+	o := ix.names + ix.stride*i
+	return ix.data[o : o+20]
 }
 
 // find returns the pack offset of h.
@@ -140,6 +157,9 @@ func (ix *packIndex) find(h Hash) (int64, bool, error) {
 
 // offset returns entry i's pack offset.
 func (ix *packIndex) offset(i int) (int64, error) {
+	if ix.version == 1 {
+		return int64(binary.BigEndian.Uint32(ix.data[idxFanoutSize+24*i:])), nil
+	}
 	o := binary.BigEndian.Uint32(ix.data[ix.off32+4*i:])
 	if o&0x80000000 == 0 {
 		return int64(o), nil

@@ -65,18 +65,27 @@ func rdHistory(t testing.TB, commits int) string {
 	for i := 0; i < 200; i++ {
 		fmt.Fprintf(&base, "line %d of a file that changes a little in every commit\n", i)
 	}
+	// One git fast-import is much faster than add+commit per commit.
+	var stream strings.Builder
 	for c := 0; c < commits; c++ {
 		text := base.String() + strings.Repeat(fmt.Sprintf("change %d\n", c), c%7+1)
-		files := map[string]string{
-			"big.txt":                     text,
-			".gitseal/env/secret":         fmt.Sprintf("v1:%040d\n", c),
-			fmt.Sprintf("d%d/f.txt", c%3): text[c*10:],
+		files := [][2]string{
+			{"big.txt", text},
+			{".gitseal/env/secret", fmt.Sprintf("v1:%040d\n", c)},
+			{fmt.Sprintf("d%d/f.txt", c%3), text[c*10:]},
 		}
-		rdCommit(t, dir, c, fmt.Sprintf("commit %d", c), files)
+		msg := fmt.Sprintf("commit %d", c)
+		fmt.Fprintf(&stream, "commit refs/heads/main\nmark :%d\nauthor A U Thor <author@example.com> %s\ncommitter C O Mitter <committer@example.com> %s\ndata %d\n%s\n",
+			c+1, rdDate(c), rdDate(c), len(msg), msg)
+		for _, f := range files {
+			fmt.Fprintf(&stream, "M 100644 inline %s\ndata %d\n%s\n", f[0], len(f[1]), f[1])
+		}
 		if c == commits/2 {
-			rdGit(t, dir, "tag", "-a", "-m", "half way", "v0.5")
+			fmt.Fprintf(&stream, "tag v0.5\nfrom :%d\ntagger C O Mitter <committer@example.com> %s\ndata 8\nhalf way\n", c+1, rdDate(c))
 		}
 	}
+	rdGitEnv(t, dir, nil, stream.String(), "fast-import", "--quiet")
+	rdGit(t, dir, "reset", "-q", "--hard")
 	return dir
 }
 
@@ -129,13 +138,27 @@ func entryKinds(t testing.TB, r *Repo, objs map[Hash]rdObject) map[int]int {
 // storage states, that the flat reader, the go-git fallback and git agree
 // on type and bytes.
 func TestConformance(t *testing.T) {
+	t.Parallel()
 	src := rdHistory(t, 30)
 	states := []struct {
 		name  string
 		setup func(t *testing.T) string
 		check func(t *testing.T, kinds map[int]int)
 	}{
-		{"loose", func(t *testing.T) string { return src }, func(t *testing.T, k map[int]int) {
+		{"loose", func(t *testing.T) string {
+			d := rdCopy(t, src)
+			packs, _ := filepath.Glob(filepath.Join(d, ".git", "objects", "pack", "pack-*.pack"))
+			for _, p := range packs {
+				b, err := os.ReadFile(p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				os.Remove(p)
+				os.Remove(strings.TrimSuffix(p, ".pack") + ".idx")
+				rdGitEnv(t, d, nil, string(b), "unpack-objects", "-q")
+			}
+			return d
+		}, func(t *testing.T, k map[int]int) {
 			if len(k) != 0 {
 				t.Errorf("expected no packs, got %v", k)
 			}
@@ -273,5 +296,81 @@ func TestCorruptLooseObject(t *testing.T) {
 	h, _ := ParseHash(blob)
 	if _, err := r.ReadBlob(h); err == nil || errors.Is(err, ErrObjectNotFound) {
 		t.Fatalf("corrupt object read: %v", err)
+	}
+}
+
+func TestIndexV1(t *testing.T) {
+	t.Parallel()
+	dir := rdHistory(t, 6)
+	rdGit(t, dir, "repack", "-q", "-a", "-d", "-f")
+	packs, _ := filepath.Glob(filepath.Join(dir, ".git", "objects", "pack", "*.pack"))
+	idx := strings.TrimSuffix(packs[0], ".pack") + ".idx"
+	os.Remove(idx)
+	rdGit(t, dir, "index-pack", "--index-version=1", "-o", idx, packs[0])
+	r := rdOpen(t, dir)
+	objs := rdBatch(t, dir)
+	for h, want := range objs {
+		typ, data, err := flatOnly(t, r, h)
+		if err != nil || typ != want.typ || !bytes.Equal(data, want.data) {
+			t.Fatalf("flat reader with a v1 index, %s: %v", h, err)
+		}
+	}
+	ix := r.db.dirs[0].packs[0].idx
+	if ix.version != 1 || ix.n != len(objs) {
+		t.Errorf("index version %d with %d objects", ix.version, ix.n)
+	}
+	if got := ix.withPrefix(rdGit(t, dir, "rev-parse", "HEAD")[:6], nil); len(got) != 1 {
+		t.Errorf("withPrefix on v1 = %v", got)
+	}
+}
+
+func TestPartialCloneMissingObject(t *testing.T) {
+	up := rdHistory(t, 2)
+	rdGit(t, up, "config", "uploadpack.allowFilter", "true")
+	down := filepath.Join(t.TempDir(), "partial")
+	rdGit(t, up, "clone", "-q", "--no-checkout", "--filter=blob:none", "file://"+up, down)
+	r := rdOpen(t, down)
+	head := mustResolve(t, r, "HEAD")
+	_, _, err := r.FileAt(head, "big.txt")
+	if !errors.Is(err, ErrObjectNotFound) || !strings.Contains(err.Error(), "partial clone") {
+		t.Errorf("missing blob in partial clone: %v", err)
+	}
+	if _, err := r.DirAt(head, ""); err != nil {
+		t.Errorf("trees of a blobless clone are present: %v", err)
+	}
+}
+
+func TestConcurrentReads(t *testing.T) {
+	t.Parallel()
+	dir := rdHistory(t, 12)
+	rdGit(t, dir, "repack", "-q", "-a", "-d", "-f", "--depth=50")
+	r := rdOpen(t, dir)
+	want := map[string]string{}
+	for i := 0; i < 12; i++ {
+		rev := "HEAD~" + strconv.Itoa(i)
+		want[rev] = rdGit(t, dir, "show", rev+":big.txt") + "\n"
+	}
+	errs := make(chan error, 8)
+	for g := 0; g < 8; g++ {
+		go func() {
+			for rev, w := range want {
+				h, err := r.ResolveCommit(rev)
+				if err != nil {
+					errs <- err
+					return
+				}
+				data, _, err := r.FileAt(h, "big.txt")
+				if err != nil || string(data) != w {
+					errs <- fmt.Errorf("%s: %v", rev, err)
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for g := 0; g < 8; g++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 )
 
 func TestResolveCommitAgreesWithGit(t *testing.T) {
+	t.Parallel()
 	dir := rdInit(t)
 	c1 := rdCommit(t, dir, 1, "one", map[string]string{"a": "1\n"})
 	rdGit(t, dir, "tag", "-a", "-m", "first", "v1")
@@ -55,6 +56,7 @@ func TestResolveCommitAgreesWithGit(t *testing.T) {
 }
 
 func TestResolveAmbiguousPrefix(t *testing.T) {
+	t.Parallel()
 	dir := rdInit(t)
 	// Enough objects that some 4-digit prefixes collide.
 	files := map[string]string{}
