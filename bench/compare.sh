@@ -140,19 +140,22 @@ compare() {
 		sm="fails"
 		out=$("$TIMEIT" -n "$N" -warmup "$WARMUP" "${gitonly[@]}") || die "$op on $repo failed"
 	fi
-	local name med q1 q3 min max n
-	while IFS=$'\t' read -r name med q1 q3 min max n; do
-		log "  $name: median $med ms (quartiles $q1–$q3, min $min, max $max, $n runs)"
+	local name med q1 q3 min max n cpu
+	while IFS=$'\t' read -r name med q1 q3 min max n cpu; do
+		log "  $name: median $med ms (quartiles $q1–$q3, min $min, max $max, $n runs; cpu $cpu ms)"
 	done <<<"$out"
-	local g s ratio="—" met="—"
+	local g s gc sc ratio="—" cratio="—" met="—"
 	g=$(awk -F'\t' '$1 == "git" { print $2 }' <<<"$out")
+	gc=$(awk -F'\t' '$1 == "git" { print $8 }' <<<"$out")
 	s=$(awk -F'\t' '$1 == "gitseal" { print $2 }' <<<"$out")
+	sc=$(awk -F'\t' '$1 == "gitseal" { print $8 }' <<<"$out")
 	if [ -n "$s" ]; then
 		sm="$s ms"
 		ratio=$(awk -v s="$s" -v g="$g" 'BEGIN { printf "%.2f×", s / g }')
+		cratio=$(awk -v s="$sc" -v g="$gc" 'BEGIN { printf "%.2f×", s / g }')
 		met=$(awk -v s="$s" -v g="$g" -v t="$target" 'BEGIN { print (s / g <= t) ? "yes" : "no" }')
 	fi
-	rows+=("| $op | $repo | $sm | $g ms | $ratio | ≤ $target× | $met |")
+	rows+=("| $op | $repo | $sm | $g ms | $ratio | $cratio | ≤ $target× | $met |")
 }
 
 # count_commits: commits on HEAD that changed the secret.
@@ -304,8 +307,8 @@ if [ -z "$GIT_ONLY" ]; then
 	version="$("$GITSEAL" version 2>/dev/null | head -n 1)"
 	[ -z "${built_from:-}" ] || version="$version built from $built_from"
 fi
-echo "| operation | repo | gitseal median | git median | ratio | target | met |"
-echo "|---|---|---|---|---|---|---|"
+echo "| operation | repo | gitseal median | git median | ratio | cpu ratio | target | met |"
+echo "|---|---|---|---|---|---|---|---|"
 printf '%s\n' "${rows[@]}"
 echo
 echo "Medians of $N interleaved runs each ($WARMUP warm-up), wall clock, warm page cache;" \
