@@ -85,7 +85,7 @@ func LoadIdentities(src IdentitySource) (*Identities, error) {
 	ids := &Identities{home: home}
 	if src.File != "" {
 		if err := ids.loadFile(src.File, src.SSHPassphrase); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%w (from --identity)", err)
 		}
 		return ids, nil
 	}
@@ -97,7 +97,7 @@ func LoadIdentities(src IdentitySource) (*Identities, error) {
 	}
 	if file := getenv("GITSEAL_IDENTITY_FILE"); file != "" {
 		if err := ids.loadFile(file, src.SSHPassphrase); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%w (from GITSEAL_IDENTITY_FILE)", err)
 		}
 		return ids, nil
 	}
@@ -107,7 +107,7 @@ func LoadIdentities(src IdentitySource) (*Identities, error) {
 			continue
 		}
 		if err := ids.loadFile(path, src.SSHPassphrase); err != nil {
-			return nil, fmt.Errorf("%w; or choose an identity with --identity or GITSEAL_IDENTITY_FILE", err)
+			return nil, fmt.Errorf("%w (or choose another identity with --identity or GITSEAL_IDENTITY_FILE)", err)
 		}
 	}
 	if len(ids.ids) > 0 {

@@ -277,6 +277,11 @@ func TestLookupOrder(t *testing.T) {
 		t.Errorf("missing --identity: %v", err)
 	}
 
+	_, err = LoadIdentities(IdentitySource{Getenv: envMap(map[string]string{"GITSEAL_IDENTITY_FILE": filepath.Join(home, "gone")}), HomeDir: home})
+	if err == nil || !strings.Contains(err.Error(), "gone") || !strings.Contains(err.Error(), "GITSEAL_IDENTITY_FILE") {
+		t.Errorf("missing GITSEAL_IDENTITY_FILE: %v", err)
+	}
+
 	// Nothing anywhere.
 	empty := t.TempDir()
 	_, err = LoadIdentities(IdentitySource{Getenv: envMap(nil), HomeDir: empty})
