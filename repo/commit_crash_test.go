@@ -62,18 +62,20 @@ func TestCommitChangesConcurrentProcesses(t *testing.T) {
 // paths, the user's own work is exactly as it was, nothing is left behind,
 // and committing again works.
 func TestCommitChangesSurvivesSIGKILL(t *testing.T) {
-	dir := wrInitWithFiles(t, wrBaseFiles())
+	files := wrBaseFiles()
+	files[".gitseal/default/secrets/A"] = "a-old\n"
+	dir := wrInitWithFiles(t, files)
 	wrWrite(t, dir, "src/a.go", "package a // staged\n")
 	wrGit(t, dir, "add", "src/a.go")
 	wrWrite(t, dir, "README.md", "unstaged\n")
 	wrWrite(t, dir, ".gitseal/default/secrets/UNTRACKED", "untracked\n")
 	baseline := wrUserState(t, dir)
 
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(6 * time.Second)
 	iterations, journals, commits := 0, 0, 0
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
 	last := wrGit(t, dir, "rev-parse", "HEAD")
-	for ; iterations < 60 && time.Now().Before(deadline); iterations++ {
+	for ; iterations < 40 && time.Now().Before(deadline); iterations++ {
 		cmd := wrHelperCmd(t, "crash-loop", "GITSEAL_WR_DIR="+dir)
 		cmd.Stderr = nil
 		if err := cmd.Start(); err != nil {
