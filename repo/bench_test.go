@@ -194,3 +194,28 @@ func TestBenchFixture(t *testing.T) {
 		t.Errorf("packs: %v", m)
 	}
 }
+
+// BenchmarkPathLog lists the history of the benchmark's file over the whole
+// history, as `gitseal history` does.
+func BenchmarkPathLog(b *testing.B) {
+	dir, path := benchFixture(b)
+	r, err := Open(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.Close()
+	head, err := r.ResolveCommit("HEAD")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		n := 0
+		if err := r.PathLog(head, path, func(*Commit, Hash) error { n++; return nil }); err != nil {
+			b.Fatal(err)
+		}
+		if n == 0 {
+			b.Fatal("no history")
+		}
+	}
+}

@@ -83,8 +83,10 @@ type pathEntry struct {
 type pathWalk struct {
 	r       *Repo
 	path    string
+	parts   []string
 	entries map[Hash]pathEntry // by commit
-	commits map[Hash]*Commit   // read as parents, not yet walked
+	memo    map[treeAt]pathEntry
+	commits map[Hash]*Commit // read as parents, not yet walked
 	seen    map[Hash]bool
 	shallow map[Hash]bool
 	queue   commitQueue
@@ -142,20 +144,69 @@ func (w *pathWalk) push(h Hash) error {
 }
 
 // entry returns the entry at the walk's path in a commit (by its tree).
+// Lookups are memoised per (depth, tree id), so a commit that left the
+// path's directory alone costs one tree read, not one per level.
 func (w *pathWalk) entry(commit, tree Hash) (pathEntry, error) {
 	if e, ok := w.entries[commit]; ok {
 		return e, nil
 	}
-	te, found, err := w.r.entryInTree(tree, w.path)
-	if err != nil {
-		return pathEntry{}, err
+	if w.parts == nil {
+		parts, ok := splitPath(w.path)
+		if !ok {
+			w.entries[commit] = pathEntry{}
+			return pathEntry{}, nil
+		}
+		w.parts = parts
 	}
-	e := pathEntry{found: found}
-	if found {
-		e.hash, e.mode = te.Hash, te.Mode
+	var visited []treeAt
+	var e pathEntry
+	cur := TreeEntry{Mode: ModeDir, Hash: tree}
+	found := true
+	for level := 0; ; level++ {
+		if level == len(w.parts) {
+			e = pathEntry{hash: cur.Hash, mode: cur.Mode, found: true}
+			break
+		}
+		if !cur.Mode.IsDir() {
+			break
+		}
+		key := treeAt{level, cur.Hash}
+		if memo, ok := w.memo[key]; ok {
+			e, found = memo, memo.found
+			break
+		}
+		visited = append(visited, key)
+		data, err := w.r.readTyped(cur.Hash, TreeObject)
+		if err != nil {
+			return pathEntry{}, err
+		}
+		next, ok, err := treeLookup(data, w.parts[level])
+		if err != nil {
+			return pathEntry{}, fmt.Errorf("reading tree %s: %w", cur.Hash.short(), err)
+		}
+		if !ok {
+			found = false
+			break
+		}
+		cur = next
+	}
+	if !found {
+		e = pathEntry{}
+	}
+	if w.memo == nil {
+		w.memo = map[treeAt]pathEntry{}
+	}
+	for _, k := range visited {
+		w.memo[k] = e
 	}
 	w.entries[commit] = e
 	return e, nil
+}
+
+// treeAt names a tree met at some depth of the walk's path.
+type treeAt struct {
+	level int
+	tree  Hash
 }
 
 type queued struct {

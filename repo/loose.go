@@ -3,7 +3,7 @@ package repo
 import (
 	"bufio"
 	"bytes"
-	"compress/zlib"
+	"compress/flate"
 	"errors"
 	"fmt"
 	"io"
@@ -71,33 +71,26 @@ func (d *objectDir) looseWithPrefix(prefix string, out []Hash) ([]Hash, error) {
 // the content.
 func (d *objectDir) readLoose(h Hash, in *inflater) (ObjectType, []byte, error) {
 	hexID := h.String()
-	f, err := os.Open(filepath.Join(d.path, hexID[:2], hexID[2:]))
+	b, err := os.ReadFile(filepath.Join(d.path, hexID[:2], hexID[2:]))
 	if err != nil {
 		if os.IsNotExist(err) {
 			return 0, nil, ErrObjectNotFound
 		}
 		return 0, nil, err
 	}
-	defer f.Close()
-	return in.inflateLoose(f)
+	in.src.Reset(b)
+	return in.inflateLoose(&in.src)
 }
 
 // maxLooseHeader is longer than any valid "TYPE SIZE\0" header.
 const maxLooseHeader = 32
 
 func (in *inflater) inflateLoose(src io.Reader) (ObjectType, []byte, error) {
-	if in.br == nil {
-		in.br = bufio.NewReaderSize(src, 8192)
-	} else {
-		in.br.Reset(src)
+	fr, ok := src.(flate.Reader)
+	if !ok {
+		fr = bufio.NewReader(src)
 	}
-	if in.zr == nil {
-		zr, err := zlib.NewReader(in.br)
-		if err != nil {
-			return 0, nil, fmt.Errorf("loose object: %w", err)
-		}
-		in.zr = zr
-	} else if err := in.zr.(zlib.Resetter).Reset(in.br, nil); err != nil {
+	if err := in.reset(fr); err != nil {
 		return 0, nil, fmt.Errorf("loose object: %w", err)
 	}
 	var hdr [maxLooseHeader]byte
