@@ -9,13 +9,31 @@
 //
 // Reads go through a flat reader (pack.go, loose.go) whose cost does not grow
 // with the size or history depth of the repository: it memory-maps each pack
-// index (.idx v2), binary-searches it, inflates the one pack entry asked for and
-// resolves its delta chain, and reads loose objects and alternates directly.
-// Repositories the flat reader does not understand (an .idx v1, a partial
-// clone with promisor packs, an unknown repository extension) are read through
-// go-git's filesystem storage instead (fallback.go), which decodes every pack
-// index on first use and so costs time in proportion to the repository.
-// SHA-256 repositories are refused by Open: Hash is a SHA-1 id.
+// index (.idx v2, and v1) and binary-searches it, maps the pack, inflates the
+// one entry asked for and resolves its OFS_DELTA/REF_DELTA chain with its own
+// delta applier (fuzzed against go-git's), keeps recently resolved objects in
+// a 32 MiB cache, and reads loose objects and objects/info/alternates
+// directly. A miss re-lists the pack directories once, as git does, so a
+// concurrent repack is survived. A pack the flat reader does not understand
+// (an unknown pack or index version) sends every later read through go-git's
+// filesystem storage instead (fallback.go); that storage decodes every pack
+// index in full on first use, so it costs time in proportion to the
+// repository. Importing it costs every process about 0.5 ms of package
+// initialisation (encoding/gob through gcfg, go-git's URL regexps).
+//
+// Open refuses what neither reader handles: SHA-256 repositories
+// (extensions.objectFormat; Hash is a SHA-1 id), the reftable ref backend,
+// and unknown repository extensions, as git does. In a partial clone, a
+// missing object is reported as such: gitseal never fetches.
+//
+// Not honoured, unlike git: replace refs (refs/replace) and grafts,
+// GIT_OBJECT_DIRECTORY and GIT_ALTERNATE_OBJECT_DIRECTORIES,
+// GIT_CEILING_DIRECTORIES, and the safe.directory ownership check. The
+// commit-graph and multi-pack-index files are not used (the .idx files they
+// summarise always exist).
+//
+// All read methods are safe for concurrent use; object reads are serialised
+// on one lock.
 //
 // # What to use when
 //
