@@ -113,6 +113,11 @@ Every change to a secret is one commit; reads come from committed objects only.`
 		a.newRunCmd(),
 		a.newBundleCmd(),
 		a.newRollbackCmd(),
+		a.newRecipientCmd(),
+		a.newRotateCmd(),
+		a.newEnvCmd(),
+		a.newCheckCmd(),
+		a.newDoctorCmd(),
 		a.newVersionCmd(),
 	)
 	return root
