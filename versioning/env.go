@@ -107,7 +107,7 @@ func (s *Store) EnvRemove(ctx context.Context, name string, force bool, w WriteO
 			return nil, "", err
 		}
 		if name == sn.DefaultEnv() {
-			return nil, "", fmt.Errorf("env rm: %s is the store's default environment: %w", name, ErrInvalid)
+			return nil, "", fmt.Errorf("env rm: %s is the store's default environment: %w", name, ErrRefused)
 		}
 		if pin, err := s.repo.Ref(PinRef(name)); err == nil && !force {
 			return nil, "", fmt.Errorf("env rm: %s is published (%s pins %s); a running service may depend on it; `gitseal unpublish %s` first, or use --force: %w",

@@ -373,7 +373,7 @@ func (s *Store) RecipientRemove(ctx context.Context, env, query string, opts Rek
 			}
 		}
 		if len(keep) == 0 {
-			return "", fmt.Errorf("recipient rm: %s is the only recipient of %s; add another first (`gitseal recipient add KEY`): %w", victim.Fingerprint(), t.env.name, ErrInvalid)
+			return "", fmt.Errorf("recipient rm: %s is the only recipient of %s; add another first (`gitseal recipient add KEY`): %w", victim.Fingerprint(), t.env.name, ErrRefused)
 		}
 		rep = &RevocationReport{Env: t.env.name, Recipient: victim}
 		recips := map[repo.Hash]bool{}

@@ -87,7 +87,7 @@ func (t *tx) rekey(rs []cipher.Recipient, progress func(done, total int), dropPa
 	e := t.env
 	s := e.sn.store
 	if len(rs) == 0 {
-		return fmt.Errorf("re-keying %s: no recipients left; nobody could read it: %w", e.name, ErrInvalid)
+		return fmt.Errorf("re-keying %s: no recipients left; nobody could read it: %w", e.name, ErrRefused)
 	}
 	dk, err := cipher.NewDataKey()
 	if err != nil {

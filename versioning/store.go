@@ -28,6 +28,10 @@ var (
 	ErrExists = errors.New("already exists")
 	// ErrInvalid: a name, value or option is not acceptable; nothing was written.
 	ErrInvalid = errors.New("invalid input")
+	// ErrRefused: the request is well formed but would leave the store in a
+	// state gitseal does not allow (no recipient left, no default
+	// environment); nothing was written.
+	ErrRefused = errors.New("refused")
 )
 
 // Root is the directory, relative to the repository root, that holds the store.
@@ -254,7 +258,7 @@ func (s *Store) commit(ctx context.Context, tip repo.Hash, changes []repo.Change
 	if len(changes) == 0 {
 		return res, nil
 	}
-	cr, err := s.repo.CommitChanges(ctx, repo.CommitRequest{Changes: changes, Message: msg, Expect: tip, Stage: w.Stage})
+	cr, err := s.repo.CommitChanges(ctx, repo.CommitRequest{Changes: changes, Message: msg, Expect: tip, ExpectSet: true, Stage: w.Stage})
 	if err != nil {
 		return Result{}, err
 	}

@@ -85,7 +85,7 @@ func (a *app) printError(err error) {
 	}
 	msg := err.Error()
 	// Sentinel suffixes such as ": invalid input" add nothing for a person.
-	for _, s := range []error{versioning.ErrInvalid} {
+	for _, s := range []error{versioning.ErrInvalid, versioning.ErrRefused} {
 		msg = strings.TrimSuffix(msg, ": "+s.Error())
 	}
 	fmt.Fprintf(a.stderr, "gitseal: error: %s\n", msg)
