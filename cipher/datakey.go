@@ -9,7 +9,9 @@ import (
 	"bytes"
 	stdcipher "crypto/cipher"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -337,6 +339,96 @@ func shortDetail(err error) string {
 	const max = 120
 	if len(s) > max {
 		s = s[:max] + "..."
+	}
+	return s
+}
+
+// CheckWrappedDataKey checks, without a key, that wrapped is an armored age
+// file with exactly one recipient stanza per distinct key of rs: the
+// recipients file and datakey.age agree. It catches a recipients file edited
+// by hand (which changes nothing until the data key is wrapped again) and a
+// datakey.age wrapped to someone not listed. age's X25519 stanzas are
+// anonymous, so for age keys only their number can be compared; SSH stanzas
+// carry a tag of their key and are matched one by one.
+func CheckWrappedDataKey(wrapped []byte, rs []Recipient) error {
+	hdr, err := age.ExtractHeader(armor.NewReader(bytes.NewReader(wrapped)))
+	if err != nil {
+		var ae *armor.Error
+		if errors.As(err, &ae) {
+			return errors.New("checking data key: not a valid armored age file")
+		}
+		return fmt.Errorf("checking data key: malformed age header (%s)", shortDetail(err))
+	}
+	x25519 := 0
+	sshTags := map[string]int{} // "TYPE TAG" → stanzas
+	for _, line := range strings.Split(string(hdr), "\n") {
+		rest, ok := strings.CutPrefix(line, "-> ")
+		if !ok {
+			continue
+		}
+		args := strings.Fields(rest)
+		switch {
+		case len(args) == 0:
+			return errors.New("checking data key: malformed age header (empty stanza)")
+		case args[0] == "X25519":
+			x25519++
+		case (args[0] == "ssh-ed25519" || args[0] == "ssh-rsa") && len(args) > 1:
+			sshTags[args[0]+" "+args[1]]++
+		default:
+			return fmt.Errorf("checking data key: it has a stanza of type %q, which gitseal does not write to datakey.age", shortString(args[0]))
+		}
+	}
+	ageKeys := 0
+	seen := map[string]bool{}
+	for _, r := range rs {
+		if seen[r.Key] {
+			continue
+		}
+		seen[r.Key] = true
+		if r.Type() == "age" {
+			ageKeys++
+			continue
+		}
+		tag := sshStanzaTag(r)
+		if sshTags[tag] == 0 {
+			return fmt.Errorf("checking data key: recipient %s is listed but cannot unwrap the data key; the recipients file was edited without re-wrapping (run `gitseal rotate`)", r.describe())
+		}
+		sshTags[tag]--
+	}
+	for tag, n := range sshTags {
+		if n > 0 {
+			return fmt.Errorf("checking data key: the data key is wrapped to an SSH key (%s) that the recipients file does not list; the recipients file was edited without re-wrapping (run `gitseal rotate`)", strings.Fields(tag)[0])
+		}
+	}
+	if x25519 != ageKeys {
+		return fmt.Errorf("checking data key: it is wrapped to %d age keys but the recipients file lists %d; the recipients file was edited without re-wrapping (run `gitseal rotate`)", x25519, ageKeys)
+	}
+	return nil
+}
+
+// sshStanzaTag is "TYPE TAG" of the stanza agessh writes for an SSH
+// recipient, or "" for a malformed key.
+func sshStanzaTag(r Recipient) string {
+	typ, b64, _ := strings.Cut(r.Key, " ")
+	blob, err := stdB64.decode(b64)
+	if err != nil {
+		return ""
+	}
+	return typ + " " + agesshTag(blob)
+}
+
+// agesshTag is the first argument of an ssh-ed25519 or ssh-rsa stanza: the
+// unpadded base64 of the first 4 bytes of the SHA-256 of the wire-encoded
+// public key (age spec).
+func agesshTag(blob []byte) string {
+	sum := sha256.Sum256(blob)
+	return base64.RawStdEncoding.EncodeToString(sum[:4])
+}
+
+// shortString bounds a string from a file for an error message.
+func shortString(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "..."
 	}
 	return s
 }

@@ -133,6 +133,9 @@ func TestPassphraseWrap(t *testing.T) {
 	if !bytes.Contains(bin, []byte("\n-> scrypt ")) || !bytes.Contains(bin, []byte(" 10\n")) {
 		t.Errorf("not an scrypt stanza with work factor 10:\n%s", bin)
 	}
+	if err := CheckWrappedDataKey(wrapped, nil); err == nil || !strings.Contains(err.Error(), `type "scrypt"`) {
+		t.Errorf("CheckWrappedDataKey(passphrase file) = %v", err)
+	}
 	got, err := UnwrapDataKeyPassphrase(wrapped, "open sesame")
 	if err != nil || !got.Equal(dk) {
 		t.Errorf("UnwrapDataKeyPassphrase: %v", err)

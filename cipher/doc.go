@@ -23,7 +23,9 @@
 //     of store id, environment, kind and name, so a file copied elsewhere
 //     does not open. Seal is randomised: to tell whether a value changed,
 //     Open the old file and compare plaintexts. CheckSealed checks a file's
-//     structure without a key, for `gitseal check`.
+//     structure without a key, for `gitseal check`; CheckWrappedDataKey
+//     checks, also without a key, that datakey.age is wrapped to exactly the
+//     keys of the recipients file.
 //   - ValidName checks a secret or key name before any path is built from it.
 //
 // People and machines:

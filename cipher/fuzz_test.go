@@ -192,6 +192,10 @@ func FuzzUnwrapDataKey(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, wrapped []byte) {
+		checkErr := CheckWrappedDataKey(wrapped, ids.Recipients())
+		if checkErr != nil && errors.Is(checkErr, ErrSecret) {
+			t.Fatalf("a keyless check failed with ErrSecret: %v", checkErr)
+		}
 		dk, err := UnwrapDataKey(wrapped, ids)
 		if err != nil {
 			if !errors.Is(err, ErrSecret) && !errors.Is(err, ErrUnknownVersion) {

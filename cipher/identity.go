@@ -14,9 +14,7 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"crypto/rsa"
-	"crypto/sha256"
 	"crypto/x509"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -355,11 +353,7 @@ func (i *sshLockedIdentity) Unwrap(stanzas []*age.Stanza) ([]byte, error) {
 	if i.unlocked != nil {
 		return i.unlocked.Unwrap(stanzas)
 	}
-	// An agessh stanza's first argument is the first 4 bytes of the SHA-256
-	// of the wire-encoded public key, unpadded base64 (age spec, ssh-rsa and
-	// ssh-ed25519 recipient types).
-	sum := sha256.Sum256(i.pub.Marshal())
-	tag := base64.RawStdEncoding.EncodeToString(sum[:4])
+	tag := agesshTag(i.pub.Marshal())
 	match := false
 	for _, s := range stanzas {
 		if s.Type == i.pub.Type() && len(s.Args) > 0 && s.Args[0] == tag {

@@ -150,6 +150,29 @@ func TestWrapToRealKeys(t *testing.T) {
 		}
 	}
 
+	// The recipients list and datakey.age agree, and each kind of
+	// disagreement is found without a key.
+	if err := CheckWrappedDataKey(wrapped, []Recipient{rsaPub, agePub, edPub}); err != nil {
+		t.Errorf("CheckWrappedDataKey: %v", err)
+	}
+	_, strangerEd := testEd25519(t, 8)
+	strangerEdPub, _ := ParseRecipient(strangerEd + " eve")
+	for name, tc := range map[string]struct {
+		rs   []Recipient
+		want string
+	}{
+		"ssh key dropped from the list": {[]Recipient{agePub, rsaPub}, "wrapped to an SSH key (ssh-ed25519) that the recipients file does not list"},
+		"ssh key added to the list":     {[]Recipient{agePub, edPub, rsaPub, strangerEdPub}, `recipient "eve" is listed but cannot unwrap`},
+		"age key added to the list":     {[]Recipient{agePub, edPub, rsaPub, writeAgeIdentity(t, filepath.Join(dir, "x"))}, "wrapped to 1 age keys but the recipients file lists 2"},
+	} {
+		if err := CheckWrappedDataKey(wrapped, tc.rs); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: CheckWrappedDataKey = %v, want %q", name, err, tc.want)
+		}
+	}
+	if err := CheckWrappedDataKey([]byte("not age"), []Recipient{agePub}); err == nil || !strings.Contains(err.Error(), "not a valid armored age file") {
+		t.Errorf("garbage: %v", err)
+	}
+
 	// Non-recipients: another age identity, another ed25519 key.
 	strangerAge := filepath.Join(dir, "stranger-age")
 	strangerPub := writeAgeIdentity(t, strangerAge)
