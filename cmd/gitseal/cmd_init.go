@@ -14,6 +14,7 @@ import (
 
 type initOptions struct {
 	recipients []string
+	from       string
 	stage      bool
 }
 
@@ -26,11 +27,13 @@ func (a *app) newInitCmd() *cobra.Command {
 by your identity and any --recipient, in one commit. If you have no identity yet,
 it creates one at ~/.config/gitseal/identity and prints its public key.`,
 		Example: `  gitseal init
-  gitseal init --env production --recipient age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p`,
+  gitseal init --env production --recipient age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p
+  gitseal init --from ../billing-app   # share its store id, data keys and named keys`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return a.runInit(cmd, o) },
 	}
 	cmd.Flags().StringArrayVar(&o.recipients, "recipient", nil, "also allow this public `KEY` (age or SSH) to read the environment")
+	cmd.Flags().StringVar(&o.from, "from", "", "share the store id, environments, data keys and named keys of the store in `REPO` (you must be able to read it)")
 	cmd.Flags().BoolVar(&o.stage, "stage", false, "write and stage the store instead of committing it")
 	return cmd
 }
@@ -39,6 +42,22 @@ func (a *app) runInit(cmd *cobra.Command, o initOptions) error {
 	s, err := a.openStore()
 	if err != nil {
 		return err
+	}
+	if o.from != "" {
+		if len(o.recipients) > 0 || a.env != "" {
+			return usagef("init: --from copies the environments and recipients of REPO; --recipient and --env cannot be used with it")
+		}
+		other, err := versioning.Open(o.from, versioning.Options{Identity: a.identitySource(), Passphrase: a.getenv("GITSEAL_PASSPHRASE"), Now: a.now})
+		if err != nil {
+			return fmt.Errorf("init --from: %w", err)
+		}
+		defer other.Close()
+		res, err := s.InitFrom(cmd.Context(), other, versioning.WriteOptions{Stage: o.stage})
+		if err != nil {
+			return err
+		}
+		a.reportWrite(res)
+		return nil
 	}
 	var rs []cipher.Recipient
 	ids, err := cipher.LoadIdentities(a.identitySource())
