@@ -262,6 +262,15 @@ func TestFletFailures(t *testing.T) {
 	if pt, err := fletDecryptWith("pw", good, cheap); err != nil || string(pt) != "0123456789abcdef0123" {
 		t.Fatalf("control: %q, %v", pt, err)
 	}
+	// One final newline is a command-line matter (README §0), two are not.
+	for _, nl := range []string{"\n", "\r\n"} {
+		if _, err := fletDecryptWith("pw", string(TrimOneNewline([]byte(good+nl))), cheap); err != nil {
+			t.Errorf("trimmed token+%q: %v", nl, err)
+		}
+		if _, err := fletDecryptWith("pw", string(TrimOneNewline([]byte(good+nl+nl))), cheap); !errors.Is(err, ErrSecret) {
+			t.Errorf("trimmed token+2×%q: %v; want ErrSecret", nl, err)
+		}
+	}
 }
 
 func FuzzFletDecrypt(f *testing.F) {
