@@ -139,7 +139,7 @@ func entryKinds(t testing.TB, r *Repo, objs map[Hash]rdObject) map[int]int {
 // on type and bytes.
 func TestConformance(t *testing.T) {
 	t.Parallel()
-	src := rdHistory(t, 30)
+	src := rdHistory(t, 20)
 	states := []struct {
 		name  string
 		setup func(t *testing.T) string
@@ -195,7 +195,7 @@ func TestConformance(t *testing.T) {
 			rdGit(t, up, "gc", "-q")
 			down := filepath.Join(t.TempDir(), "down")
 			rdGit(t, up, "clone", "-q", "--no-local", up, down)
-			for c := 30; c < 36; c++ {
+			for c := 20; c < 26; c++ {
 				rdCommit(t, up, c, "more", map[string]string{"big.txt": strings.Repeat(fmt.Sprintf("more %d\n", c), 200)})
 			}
 			// fetch.unpackLimit=1 keeps the (thin, then fixed) pack.
@@ -226,7 +226,7 @@ func TestConformance(t *testing.T) {
 		t.Run(st.name, func(t *testing.T) {
 			dir := st.setup(t)
 			objs := rdBatch(t, dir)
-			if len(objs) < 90 {
+			if len(objs) < 60 {
 				t.Fatalf("only %d objects", len(objs))
 			}
 			r := rdOpen(t, dir)

@@ -2,6 +2,9 @@ package repo
 
 import (
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -58,40 +61,52 @@ func TestResolveCommitAgreesWithGit(t *testing.T) {
 func TestResolveAmbiguousPrefix(t *testing.T) {
 	t.Parallel()
 	dir := rdInit(t)
-	// Enough objects that some 4-digit prefixes collide.
-	files := map[string]string{}
-	for i := 0; i < 300; i++ {
-		files["f"+strings.Repeat("x", i%5)+string(rune('a'+i%26))+"/"+strconv.Itoa(i)] = strconv.Itoa(i) + "\n"
+	// 1000 blobs: some 4-digit prefixes are bound to collide.
+	var stream strings.Builder
+	for i := 0; i < 1000; i++ {
+		text := "blob number " + strconv.Itoa(i) + "\n"
+		fmt.Fprintf(&stream, "blob\ndata %d\n%s\n", len(text), text)
 	}
-	rdCommit(t, dir, 1, "many", files)
-	r := rdOpen(t, dir)
+	rdGitEnv(t, dir, nil, stream.String(), "fast-import", "--quiet")
 	objs := rdAllObjects(t, dir)
-	seen := map[string][]Hash{}
+	byPrefix := map[string][]Hash{}
 	for h := range objs {
-		seen[h.String()[:4]] = append(seen[h.String()[:4]], h)
+		byPrefix[h.String()[:4]] = append(byPrefix[h.String()[:4]], h)
 	}
-	tried := false
-	for prefix, hs := range seen {
-		if len(hs) < 2 {
-			continue
+	var ambiguous, unique string
+	for prefix, hs := range byPrefix {
+		if len(hs) > 1 && ambiguous == "" {
+			ambiguous = prefix
 		}
-		commits := 0
-		for _, h := range hs {
-			if objs[h] == CommitObject {
-				commits++
-			}
+		if len(hs) == 1 && unique == "" {
+			unique = prefix
 		}
-		if commits != 0 {
-			continue
-		}
-		tried = true
-		_, err := r.ResolveCommit(prefix)
+	}
+	if ambiguous == "" || unique == "" {
+		t.Fatal("fixture has no ambiguous or no unique 4-digit prefix")
+	}
+	check := func(state string) {
+		r := rdOpen(t, dir)
+		_, err := r.ResolveCommit(ambiguous)
 		if err == nil || errors.Is(err, ErrRevisionNotFound) || !strings.Contains(err.Error(), "ambiguous") {
-			t.Errorf("ResolveCommit(%s) with %d candidates err = %v", prefix, len(hs), err)
+			t.Errorf("%s: ResolveCommit(%s) with %d candidates: err = %v", state, ambiguous, len(byPrefix[ambiguous]), err)
 		}
-		break
+		// A unique prefix of a blob names something, but not a commit.
+		_, err = r.ResolveCommit(unique)
+		if !errors.Is(err, ErrRevisionNotFound) || !strings.Contains(err.Error(), "blob") {
+			t.Errorf("%s: ResolveCommit(%s) (a blob) err = %v", state, unique, err)
+		}
 	}
-	if !tried {
-		t.Fatal("fixture has no ambiguous 4-digit prefix")
+	check("packed")
+	packs, _ := filepath.Glob(filepath.Join(dir, ".git", "objects", "pack", "pack-*.pack"))
+	for _, p := range packs {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.Remove(p)
+		os.Remove(strings.TrimSuffix(p, ".pack") + ".idx")
+		rdGitEnv(t, dir, nil, string(b), "unpack-objects", "-q")
 	}
+	check("loose")
 }
