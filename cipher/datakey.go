@@ -331,14 +331,18 @@ func wrapPlaintextErr(err error) error {
 	return fmt.Errorf("%w: %v", ErrSecret, err)
 }
 
-// shortDetail is the first line of a library's error text, cut to a length
-// fit for a one-line message. It is used only for errors about public data
-// (age headers), never about secret input.
+// shortDetail is the first line of a library's error text, shortened for a
+// one-line message. It is used only for errors about public data (age
+// headers, SSH key structure), never about secret input.
 func shortDetail(err error) string {
 	s, _, _ := strings.Cut(err.Error(), "\n")
-	const max = 120
+	return shorten(s, 120)
+}
+
+// shorten cuts s to at most max bytes, marking the cut.
+func shorten(s string, max int) string {
 	if len(s) > max {
-		s = s[:max] + "..."
+		return s[:max] + "..."
 	}
 	return s
 }
@@ -375,7 +379,7 @@ func CheckWrappedDataKey(wrapped []byte, rs []Recipient) error {
 		case (args[0] == "ssh-ed25519" || args[0] == "ssh-rsa") && len(args) > 1:
 			sshTags[args[0]+" "+args[1]]++
 		default:
-			return fmt.Errorf("checking data key: it has a stanza of type %q, which gitseal does not write to datakey.age", shortString(args[0]))
+			return fmt.Errorf("checking data key: it has a stanza of type %q, which gitseal does not write to datakey.age", shorten(args[0], 40))
 		}
 	}
 	ageKeys := 0
@@ -423,12 +427,4 @@ func sshStanzaTag(r Recipient) string {
 func agesshTag(blob []byte) string {
 	sum := sha256.Sum256(blob)
 	return base64.RawStdEncoding.EncodeToString(sum[:4])
-}
-
-// shortString bounds a string from a file for an error message.
-func shortString(s string) string {
-	if len(s) > 40 {
-		return s[:40] + "..."
-	}
-	return s
 }
