@@ -151,7 +151,7 @@ func wrCheckAfterCrash(t *testing.T, dir string, baseline wrState, iteration int
 	filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
 		name := filepath.Base(p)
 		if err == nil && (strings.HasSuffix(name, ".lock") && name != "gitseal.lock" ||
-			strings.Contains(name, "gitseal-tmp") || name == journalName) {
+			strings.Contains(name, "gitseal-tmp") || strings.HasPrefix(name, "tmp_obj_") || name == journalName) {
 			left = append(left, p)
 		}
 		return nil

@@ -259,9 +259,11 @@ func fileID(fi os.FileInfo) (uint64, uint64) {
 
 // commit fsyncs the lock file and renames it over the locked file.
 func (l *gitLock) commit() error {
-	if err := l.f.Sync(); err != nil {
-		l.rollback()
-		return err
+	if fsyncWrites {
+		if err := l.f.Sync(); err != nil {
+			l.rollback()
+			return err
+		}
 	}
 	if err := l.f.Close(); err != nil {
 		l.f = nil

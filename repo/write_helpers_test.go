@@ -199,9 +199,13 @@ func wrCheckTreeMatchesHead(t testing.TB, dir string) {
 // directory is GITSEAL_WR_DIR. Modes:
 //
 //	hold-lock     take the lock, print "locked", wait to be killed
+//	commit-once   lock, commit GITSEAL_WR_PATH = GITSEAL_WR_VALUE, unlock
 //	commit-loop   GITSEAL_WR_N times: lock, commit GITSEAL_WR_PATH = "<GITSEAL_WR_ID> <i>", unlock
 //	crash-loop    commit forever (set A, toggle B and C/D), until killed
 func wrHelperMain(mode string) int {
+	if mode == "noop" {
+		return 0
+	}
 	dir := os.Getenv("GITSEAL_WR_DIR")
 	r, err := Open(dir)
 	if err != nil {
@@ -236,6 +240,22 @@ func wrHelperMain(mode string) int {
 				fmt.Fprintln(os.Stderr, err)
 				return 1
 			}
+		}
+		return 0
+	case "commit-once":
+		l, err := r.Lock(ctx)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer l.Unlock()
+		_, err = r.CommitChanges(ctx, CommitRequest{
+			Changes: []Change{wrSet(os.Getenv("GITSEAL_WR_PATH"), os.Getenv("GITSEAL_WR_VALUE"))},
+			Message: "gitseal: set",
+		})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
 		}
 		return 0
 	case "crash-loop":
