@@ -27,7 +27,7 @@ package versioning
 //	 "commit":"<40 hex>","who":"Ann <ann@example.com>","user":"ann",
 //	 "host":"laptop","time":"2025-01-02T03:04:05Z"}
 //
-// action is one of get, export, key-export, history-reveal, run; command is
+// action is one of get, export, key-export, history-reveal, diff-reveal, run; command is
 // the gitseal command line's verbs (never its arguments, which may hold
 // anything a person typed); secrets and keys are sorted, unique, valid names
 // (possibly empty); time is UTC with whole seconds. HTML characters are not
@@ -83,9 +83,10 @@ const (
 	RevealKeyExport = "key-export"
 	RevealHistory   = "history-reveal"
 	RevealRun       = "run"
+	RevealDiff      = "diff-reveal"
 )
 
-var revealActions = map[string]bool{RevealGet: true, RevealExport: true, RevealKeyExport: true, RevealHistory: true, RevealRun: true}
+var revealActions = map[string]bool{RevealGet: true, RevealExport: true, RevealKeyExport: true, RevealHistory: true, RevealRun: true, RevealDiff: true}
 
 // ErrAuditTampered is wrapped by VerifyAudit's error when the log was
 // rewritten or truncated, or an entry is malformed.

@@ -118,6 +118,7 @@ Every change to a secret is one commit; reads come from committed objects only.`
 		a.newEnvCmd(),
 		a.newCheckCmd(),
 		a.newDoctorCmd(),
+		a.newAuditCmd(),
 		a.newVersionCmd(),
 	)
 	return root

@@ -80,6 +80,9 @@ func (a *app) runDiff(fromRev, toRev string, o diffOptions) error {
 	if err != nil {
 		return err
 	}
+	if err := a.auditDiff(o.reveal, from, to, entries); err != nil {
+		return err
+	}
 	if o.json {
 		type entry struct {
 			Name   string  `json:"name"`

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gitseal/gitseal/cipher"
+	"github.com/gitseal/gitseal/versioning"
 )
 
 type getOptions struct{ at string }
@@ -39,6 +40,9 @@ func (a *app) runGet(name string, o getOptions) error {
 	}
 	v, err := e.Get(name)
 	if err != nil {
+		return err
+	}
+	if err := a.auditEnv(versioning.RevealGet, "get", e, []string{name}, nil); err != nil {
 		return err
 	}
 	if _, err := a.stdout.Write(v); err != nil {

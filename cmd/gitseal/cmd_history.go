@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gitseal/gitseal/cipher"
+	"github.com/gitseal/gitseal/versioning"
 )
 
 type historyOptions struct {
@@ -54,6 +55,9 @@ func (a *app) runHistory(name string, o historyOptions) error {
 	var values [][]byte
 	if o.reveal {
 		if values, err = e.Values(name, versions); err != nil {
+			return err
+		}
+		if err := a.auditEnv(versioning.RevealHistory, "history --reveal", e, []string{name}, nil); err != nil {
 			return err
 		}
 	}

@@ -137,6 +137,9 @@ func (a *app) runExport(o exportOptions) error {
 	if err != nil {
 		return err
 	}
+	if err := a.auditRuntime(versioning.RevealExport, "export", s, s.Names()); err != nil {
+		return err
+	}
 	_, err = a.stdout.Write(out)
 	return err
 }

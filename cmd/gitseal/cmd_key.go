@@ -206,6 +206,9 @@ newline: for a 128-bit key, exactly what the hosted platform takes as a key.`,
 			if err != nil {
 				return err
 			}
+			if err := a.auditEnv(versioning.RevealKeyExport, "key export", e, nil, []string{args[0]}); err != nil {
+				return err
+			}
 			_, err = fmt.Fprintln(a.stdout, k.Export())
 			return err
 		},

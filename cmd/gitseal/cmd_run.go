@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gitseal/gitseal/publish"
+	"github.com/gitseal/gitseal/versioning"
 )
 
 // runtimeOptions choose what runtime commands read (DESIGN §5).
@@ -151,6 +152,11 @@ func (a *app) runRun(args []string, o runOptions) error {
 	add, err := childEnv(values, names, o.prefix)
 	if err != nil {
 		return err
+	}
+	if a.stdinIsTerminal() { // a person at a shell, not a service manager
+		if err := a.auditRuntime(versioning.RevealRun, "run", s, names); err != nil {
+			return err
+		}
 	}
 	env := make([]string, 0, len(os.Environ())+len(add))
 	override := map[string]bool{"GITSEAL_IDENTITY": true, "GITSEAL_PASSPHRASE": true}
