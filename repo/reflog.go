@@ -55,7 +55,9 @@ func reflogLine(oldH, newH Hash, who Signature, msg string) []byte {
 	b = append(b, newH.String()...)
 	b = append(b, ' ')
 	b = formatSignature(b, who)
-	msg = strings.Join(strings.Fields(msg), " ")
+	msg = strings.Join(strings.FieldsFunc(msg, func(c rune) bool {
+		return c == ' ' || c == '\t' || c == '\n' || c == '\r' // git's isspace
+	}), " ")
 	if msg != "" {
 		b = append(b, '\t')
 		b = append(b, msg...)

@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"os/user"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -21,8 +20,9 @@ import (
 )
 
 // refLockTimeout is how long a ref update waits for a git process's
-// <ref>.lock or packed-refs.lock to go away.
-const refLockTimeout = time.Second
+// <ref>.lock or packed-refs.lock to go away. A variable so that tests can
+// shorten it.
+var refLockTimeout = time.Second
 
 // UpdateRef moves the ref name (a full name: "refs/gitseal/pins/prod",
 // "refs/heads/main", "HEAD") from oldH to newH with compare-and-swap, as
@@ -47,9 +47,12 @@ func (r *Repo) UpdateRef(name string, newH, oldH Hash, msg string) error {
 }
 
 func fallbackIdent(now time.Time) Signature {
-	name := "unknown"
-	if u, err := user.Current(); err == nil && u.Username != "" {
-		name = u.Username
+	name := os.Getenv("USER")
+	if name == "" {
+		name = os.Getenv("LOGNAME")
+	}
+	if name == "" {
+		name = "unknown"
 	}
 	host, _ := os.Hostname()
 	if host == "" {

@@ -77,6 +77,8 @@ func TestUpdateRefCompareAndSwap(t *testing.T) {
 	}
 	// A git lock file held by "git" (not registered by gitseal) is never
 	// taken over.
+	defer func(d time.Duration) { refLockTimeout = d }(refLockTimeout)
+	refLockTimeout = 200 * time.Millisecond
 	os.WriteFile(filepath.Join(dir, ".git", ref+".lock"), nil, 0o644)
 	start := time.Now()
 	if err := r.UpdateRef(ref, c2, c1, "x"); !errors.Is(err, ErrGitLocked) {
