@@ -564,7 +564,7 @@ func checkIndexExtension(sig string) error {
 	case "link":
 		return fmt.Errorf("%w: the index is split (core.splitIndex); run `git update-index --no-split-index` and retry", ErrIndexUnsupported)
 	case "sdir":
-		return fmt.Errorf("%w: the index is sparse (index.sparse); run `git sparse-checkout disable` or `git config index.sparse false && git sparse-checkout reapply` and retry", ErrIndexUnsupported)
+		return fmt.Errorf("%w: the index is sparse (index.sparse); run `git sparse-checkout init --no-sparse-index` (the checkout stays sparse) and retry", ErrIndexUnsupported)
 	}
 	if sig[0] < 'A' || sig[0] > 'Z' {
 		return fmt.Errorf("%w: unknown required index extension %q (written by a newer git?)", ErrIndexUnsupported, sig)

@@ -310,3 +310,48 @@ func FuzzScanIndex(f *testing.F) {
 		}
 	})
 }
+
+func TestCommitChangesSparseCheckout(t *testing.T) {
+	dir := wrInitWithFiles(t, wrBaseFiles())
+	// Non-cone sparse checkout without a sparse index: .gitseal's entries
+	// are skip-worktree, its files absent; they stay so.
+	wrGit(t, dir, "sparse-checkout", "set", "--no-cone", "/src/")
+	if _, err := os.Stat(filepath.Join(dir, wrX)); !os.IsNotExist(err) {
+		t.Fatalf("fixture: %s checked out", wrX)
+	}
+	if _, err := wrCommit(t, dir, CommitRequest{Changes: []Change{wrSet(wrX, "sparse\n"), wrSet(wrY, "new\n")}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := wrGit(t, dir, "show", "HEAD:"+wrX); got != "sparse" {
+		t.Errorf("committed %q", got)
+	}
+	if _, err := os.Stat(filepath.Join(dir, wrX)); !os.IsNotExist(err) {
+		t.Errorf("skip-worktree file written: %v", err)
+	}
+	if got := wrGit(t, dir, "ls-files", "-t", "--", wrX); got != "S "+wrX {
+		t.Errorf("ls-files -t: %q", got)
+	}
+	if got := wrGit(t, dir, "status", "--porcelain"); got != "" {
+		t.Errorf("status: %q", got)
+	}
+	wrCheckTreeMatchesHead(t, dir)
+
+	// A sparse index (directories collapsed) is refused with a hint.
+	wrGit(t, dir, "sparse-checkout", "init", "--cone", "--sparse-index")
+	wrGit(t, dir, "sparse-checkout", "set", "src")
+	if b, _ := os.ReadFile(filepath.Join(dir, ".git", "index")); !bytes.Contains(b, []byte("sdir")) {
+		t.Fatal("fixture: git wrote no sparse index")
+	}
+	_, err := wrCommit(t, dir, CommitRequest{Changes: []Change{wrSet(wrX, "n\n")}})
+	if !errors.Is(err, ErrIndexUnsupported) || !strings.Contains(err.Error(), "git sparse-checkout init --no-sparse-index") {
+		t.Fatalf("sparse index: %v", err)
+	}
+	// The command in the hint works.
+	wrGit(t, dir, "sparse-checkout", "init", "--no-sparse-index")
+	if _, err := wrCommit(t, dir, CommitRequest{Changes: []Change{wrSet(wrX, "n\n")}}); err != nil {
+		t.Fatalf("after the hint: %v", err)
+	}
+	if got := wrGit(t, dir, "status", "--porcelain"); got != "" {
+		t.Errorf("status: %q", got)
+	}
+}
