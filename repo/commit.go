@@ -265,6 +265,9 @@ func (r *Repo) CommitChanges(ctx context.Context, req CommitRequest) (CommitResu
 		return res, fmt.Errorf("committing: %w", err)
 	}
 	if !req.Stage {
+		if testHookBeforeRefUpdate != nil {
+			testHookBeforeRefUpdate()
+		}
 		if err := r.updateRef(ref, block.new, tip, reflogMessage(req.Message, tip.IsZero()), committer); err != nil {
 			return res, fmt.Errorf("committing: %w", err)
 		}
@@ -628,6 +631,10 @@ type worktreeUpdate struct {
 	scan             *indexScan
 	autocrlf         bool
 }
+
+// testHookBeforeRefUpdate, when set by a test, runs just before
+// CommitChanges moves the ref (to make another writer win the race).
+var testHookBeforeRefUpdate func()
 
 // indexLockTimeout is how long gitseal waits for a git process's
 // index.lock to go away (a shell prompt running `git status` holds it

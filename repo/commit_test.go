@@ -479,3 +479,56 @@ func TestCommitOnRef(t *testing.T) {
 	}
 	wrFsck(t, dir)
 }
+
+// Another writer moves the branch between gitseal reading the tip and
+// moving it: the compare-and-swap fails, and the index, working tree and
+// the other writer's ref stay as they are.
+func TestCommitChangesLosesRace(t *testing.T) {
+	dir := wrInitWithFiles(t, wrBaseFiles())
+	other := wrCommitTree(t, dir, "the other writer", "HEAD")
+	index, _ := os.ReadFile(filepath.Join(dir, ".git", "index"))
+	testHookBeforeRefUpdate = func() { wrGit(t, dir, "update-ref", "refs/heads/main", other.String()) }
+	defer func() { testHookBeforeRefUpdate = nil }()
+	_, err := wrCommit(t, dir, CommitRequest{Changes: []Change{wrSet(wrX, "lost\n")}})
+	if !errors.Is(err, ErrRefChanged) {
+		t.Fatalf("err = %v", err)
+	}
+	if got := wrGit(t, dir, "rev-parse", "main"); got != other.String() {
+		t.Errorf("main = %s, want the other writer's %s", got, other)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, ".git", "index")); !bytes.Equal(b, index) || wrRead(t, dir, wrX) != "x-old\n" {
+		t.Error("index or working tree changed")
+	}
+	for _, f := range []string{"index.lock", "refs/heads/main.lock", journalName} {
+		if _, err := os.Stat(filepath.Join(dir, ".git", f)); !os.IsNotExist(err) {
+			t.Errorf("%s left: %v", f, err)
+		}
+	}
+	testHookBeforeRefUpdate = nil
+	if _, err := wrCommit(t, dir, CommitRequest{Changes: []Change{wrSet(wrX, "won\n")}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := wrGit(t, dir, "rev-parse", "HEAD~1"); got != other.String() {
+		t.Errorf("next commit's parent %s", got)
+	}
+}
+
+// Packed objects and a branch that lives only in packed-refs.
+func TestCommitChangesPackedRepository(t *testing.T) {
+	dir := wrInitWithFiles(t, wrBaseFiles())
+	wrGit(t, dir, "gc", "-q")
+	if _, err := os.Stat(filepath.Join(dir, ".git", "refs", "heads", "main")); !os.IsNotExist(err) {
+		t.Fatalf("fixture: main still loose (%v)", err)
+	}
+	head := wrGit(t, dir, "rev-parse", "HEAD")
+	res, err := wrCommit(t, dir, CommitRequest{Changes: []Change{wrSet(wrX, "packed\n"), wrDel(wrZ)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Parent.String() != head || wrGit(t, dir, "rev-parse", "HEAD~1") != head {
+		t.Errorf("parent %s, want %s", res.Parent, head)
+	}
+	wrCheckClean(t, dir)
+	wrCheckTreeMatchesHead(t, dir)
+	wrFsck(t, dir)
+}
