@@ -884,6 +884,12 @@ func (w *worktreeUpdate) apply() error {
 	if err := writeIndex(w.lock.f, w.scan, idx); err != nil {
 		return err
 	}
+	if w.scan.exists {
+		// Racy git: see the top of index.go.
+		if err := os.Chtimes(w.lock.lock, w.scan.mtime, w.scan.mtime); err != nil {
+			return fmt.Errorf("writing index: %w", err)
+		}
+	}
 	if err := w.lock.commit(); err != nil {
 		return fmt.Errorf("writing index: %w", err)
 	}

@@ -32,6 +32,15 @@ package repo
 //     git command that turns the feature off.
 //
 // Memory stays O(changed paths + TREE extension), never O(index).
+//
+// Racy git: git trusts an entry's stat data only when the file's mtime is
+// older than the index file's; entries as new as the index are re-checked by
+// content (Documentation/technical/racy-git.txt). Git keeps that sound by
+// checking such entries whenever it writes a newer index. The splice copies
+// entries without looking at their files, so it gives the new index the old
+// one's mtime instead: every entry that was racy stays racy, and the entries
+// gitseal writes (newer than that) are racy too, which costs git one small
+// content check each.
 
 import (
 	"bufio"
@@ -47,6 +56,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 )
 
 const (
@@ -361,6 +371,7 @@ type indexScan struct {
 	spots      []*indexSpot // sorted by probe key
 	tree       *cacheTree   // the TREE extension, nil when absent
 	file       *os.File     // the index, kept open for pass 2
+	mtime      time.Time    // the index file's
 }
 
 // spot returns the scan's result for an exact path probe.
@@ -437,7 +448,7 @@ func scanIndex(path string, probes, childProbes []string) (*indexScan, error) {
 		f.Close()
 		return nil, err
 	}
-	s.exists, s.file, s.size = true, f, fi.Size()
+	s.exists, s.file, s.size, s.mtime = true, f, fi.Size(), fi.ModTime()
 	if err := s.scan(keys); err != nil {
 		s.close()
 		return nil, err
