@@ -235,6 +235,9 @@ func (e *Env) Get(name string) ([]byte, error) {
 }
 
 func (e *Env) open(kind, name string, sealed []byte) ([]byte, error) {
+	if IsConflict(sealed) { // a merge conflict committed as is (merge.go)
+		return nil, &SecretError{Env: e.name, Name: name, Commit: e.sn.commit, Err: ConflictError(e.name, kind, name)}
+	}
 	dk, err := e.DataKey()
 	if err != nil {
 		return nil, err

@@ -119,6 +119,9 @@ Every change to a secret is one commit; reads come from committed objects only.`
 		a.newCheckCmd(),
 		a.newDoctorCmd(),
 		a.newAuditCmd(),
+		a.newSetupGitCmd(),
+		a.newTextconvCmd(),
+		a.newMergeDriverCmd(),
 		a.newVersionCmd(),
 	)
 	return root
