@@ -13,10 +13,13 @@ package repo
 //  1. Before the ref moves, nothing the user sees changes. What may exist by
 //     then — unreachable objects, index.lock, <ref>.lock, temporary files —
 //     is either harmless to git or registered in the journal.
-//  2. Objects are fsynced before the journal record that names them, and
-//     that record is written before the ref moves: a ref never points at a
-//     missing object, and whenever the ref has moved ahead of the index and
-//     working tree a record says which paths lag and what they should hold.
+//  2. The journal record is written before the ref moves, so whenever the
+//     ref has moved ahead of the index and working tree a record says which
+//     paths lag and what they should hold. The new objects become visible
+//     (fsynced, then linked from their temporary names) only once the ref's
+//     lock is held and the compare-and-swap has succeeded, and before the
+//     reflog or the ref names them: a lost race leaves no object behind, and
+//     nothing ever points at a missing or truncated object.
 //  3. A working-tree file is replaced by renaming a complete temporary file
 //     over it, and the index by renaming index.lock, so each reads its old
 //     or its new content, never a mix.
@@ -258,17 +261,18 @@ func (r *Repo) CommitChanges(ctx context.Context, req CommitRequest) (CommitResu
 			return res, fmt.Errorf("committing: %w", err)
 		}
 	}
-	if err := ow.flush(); err != nil {
-		return res, fmt.Errorf("committing: %w", err)
-	}
 	if err := j.add(block.encode()); err != nil {
 		return res, fmt.Errorf("committing: %w", err)
 	}
-	if !req.Stage {
+	if req.Stage {
+		if err := ow.flush(); err != nil {
+			return res, fmt.Errorf("staging: %w", err)
+		}
+	} else {
 		if testHookBeforeRefUpdate != nil {
 			testHookBeforeRefUpdate()
 		}
-		if err := r.updateRef(ref, block.new, tip, reflogMessage(req.Message, tip.IsZero()), committer); err != nil {
+		if err := r.updateRef(ref, block.new, tip, reflogMessage(req.Message, tip.IsZero()), committer, ow.flushWithRef(r)); err != nil {
 			return res, fmt.Errorf("committing: %w", err)
 		}
 		res.Commit = block.new
@@ -358,10 +362,7 @@ func (r *Repo) CommitOnRef(ctx context.Context, ref string, changes []Change, me
 	if err != nil {
 		return ZeroHash, fmt.Errorf("committing on %s: %w", ref, err)
 	}
-	if err := ow.flush(); err != nil {
-		return ZeroHash, fmt.Errorf("committing on %s: %w", ref, err)
-	}
-	if err := r.updateRef(ref, commit, cur, reflogMessage(message, cur.IsZero()), committer); err != nil {
+	if err := r.updateRef(ref, commit, cur, reflogMessage(message, cur.IsZero()), committer, ow.flushWithRef(r)); err != nil {
 		return ZeroHash, fmt.Errorf("committing on %s: %w", ref, err)
 	}
 	return commit, nil
@@ -890,7 +891,12 @@ func (w *worktreeUpdate) apply() error {
 			return fmt.Errorf("writing index: %w", err)
 		}
 	}
-	if err := w.lock.commit(); err != nil {
+	if w.r.durability().index {
+		if err := w.lock.f.Sync(); err != nil {
+			return fmt.Errorf("writing index: %w", err)
+		}
+	}
+	if err := w.lock.rename(); err != nil {
 		return fmt.Errorf("writing index: %w", err)
 	}
 	return nil

@@ -265,6 +265,11 @@ func (l *gitLock) commit() error {
 			return err
 		}
 	}
+	return l.rename()
+}
+
+// rename renames the lock file over the locked file, without an fsync.
+func (l *gitLock) rename() error {
 	if err := l.f.Close(); err != nil {
 		l.f = nil
 		os.Remove(l.lock)

@@ -43,7 +43,7 @@ func (r *Repo) UpdateRef(name string, newH, oldH Hash, msg string) error {
 		j.begin()
 		defer j.end(true) // updateRef leaves nothing half done
 	}
-	return r.updateRef(name, newH, oldH, msg, who)
+	return r.updateRef(name, newH, oldH, msg, who, nil)
 }
 
 func fallbackIdent(now time.Time) Signature {
@@ -61,7 +61,14 @@ func fallbackIdent(now time.Time) Signature {
 	return Signature{Name: name, Email: name + "@" + host, When: now}
 }
 
-func (r *Repo) updateRef(name string, newH, oldH Hash, msg string, who Signature) error {
+// updateRef is UpdateRef with the reflog identity given. beforeRename, when
+// not nil, runs once the compare-and-swap has succeeded and the lock file
+// holds the new value, before the reflog names the new value and the lock is
+// renamed over the ref; it must make
+// the lock file durable as it sees fit (CommitChanges links its objects and
+// fsyncs them with the lock file in one round). Without it the lock file is
+// fsynced per durability.
+func (r *Repo) updateRef(name string, newH, oldH Hash, msg string, who Signature, beforeRename func(lock *os.File) error) error {
 	if !validRefName(name) || (name != "HEAD" && !strings.HasPrefix(name, "refs/")) {
 		return fmt.Errorf("updating ref %q: invalid ref name", clip(name))
 	}
@@ -119,6 +126,15 @@ func (r *Repo) updateRef(name string, newH, oldH Hash, msg string, who Signature
 	if _, err := lk.f.Write([]byte(newH.String() + "\n")); err != nil {
 		return fmt.Errorf("updating ref %s: %w", name, err)
 	}
+	if beforeRename != nil {
+		if err := beforeRename(lk.f); err != nil {
+			return fmt.Errorf("updating ref %s: %w", name, err)
+		}
+	} else if r.durability().refs {
+		if err := lk.f.Sync(); err != nil {
+			return fmt.Errorf("updating ref %s: %w", name, err)
+		}
+	}
 	line := reflogLine(cur, newH, who, msg)
 	logs := append(via, name)
 	if !containsString(via, "HEAD") && name != "HEAD" {
@@ -133,7 +149,7 @@ func (r *Repo) updateRef(name string, newH, oldH Hash, msg string, who Signature
 			return fmt.Errorf("updating ref %s: %w", name, err)
 		}
 	}
-	if err := lk.commit(); err != nil {
+	if err := lk.rename(); err != nil {
 		return fmt.Errorf("updating ref %s: %w", name, err)
 	}
 	return nil

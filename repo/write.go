@@ -25,10 +25,52 @@ import (
 	"strings"
 )
 
-// fsyncWrites makes objects, refs and the index durable before they become
-// visible (git does the same with core.fsync=committed,index). Only the
-// benchmarks turn it off, to show what it costs.
+// fsyncWrites, when false, turns off every fsync whatever the config says.
+// Only the benchmarks set it, to show what durability costs.
 var fsyncWrites = true
+
+// durability says what gitseal fsyncs before making it visible. By default
+// it is everything it writes to the repository: loose objects, refs and the
+// index (git's core.fsync=added), since a secret change that a power loss
+// could turn into a ref to a truncated object is worth a few milliseconds.
+// A repository (or user) that sets core.fsync gets exactly the components it
+// names, as git does: loose-object, reference, index, or the aggregates
+// objects, committed, added, all and none, "-component" to remove one.
+// Working-tree files are never fsynced (git does not either).
+type durability struct{ objects, refs, index bool }
+
+func (r *Repo) durability() durability {
+	if !fsyncWrites {
+		return durability{}
+	}
+	v, ok := r.Config("core.fsync")
+	if !ok {
+		return durability{true, true, true}
+	}
+	var d durability
+	if b, ok := r.ConfigBool("core.fsyncObjectFiles"); ok && b {
+		d.objects = true
+	}
+	for _, c := range strings.Split(v, ",") {
+		c = strings.ToLower(strings.TrimSpace(c))
+		on := !strings.HasPrefix(c, "-")
+		switch strings.TrimPrefix(c, "-") {
+		case "none":
+			d = durability{}
+		case "loose-object", "objects":
+			d.objects = on
+		case "reference":
+			d.refs = on
+		case "index":
+			d.index = on
+		case "committed":
+			d.objects, d.refs = on, on
+		case "added", "all":
+			d = durability{on, on, on}
+		}
+	}
+	return d
+}
 
 // CommitSpec is a commit to write with WriteCommit.
 type CommitSpec struct {
@@ -156,6 +198,7 @@ func objectHeader(t ObjectType, n int) []byte {
 type objectWriter struct {
 	dir     string   // objects directory
 	j       *journal // registers temporary files, under the gitseal lock
+	sync    bool     // fsync objects before linking them
 	pending []pendingObject
 	seen    map[Hash]bool
 }
@@ -167,7 +210,8 @@ type pendingObject struct {
 }
 
 func (r *Repo) newObjectWriter() *objectWriter {
-	return &objectWriter{dir: filepath.Join(r.commonDir, "objects"), seen: map[Hash]bool{}, j: r.heldJournal()}
+	return &objectWriter{dir: filepath.Join(r.commonDir, "objects"), seen: map[Hash]bool{}, j: r.heldJournal(),
+		sync: r.durability().objects}
 }
 
 // write queues an object and returns its id. An object already stored
@@ -216,14 +260,21 @@ func (w *objectWriter) write(t ObjectType, data []byte) (Hash, error) {
 	return id, nil
 }
 
-// flush makes the batch durable and visible. The first fsync commits the
-// file system's journal for the whole batch, so the rest are cheap.
-func (w *objectWriter) flush() error {
+// flush makes the batch durable (per durability) and visible. more are
+// other files to fsync in the same round (a ref's lock file): the first
+// fsync commits the file system's journal for all of them, so the rest are
+// cheap, and a ref renamed after flush never points at a lost object.
+func (w *objectWriter) flush(more ...*os.File) error {
 	for _, p := range w.pending {
-		if !fsyncWrites {
+		if !w.sync {
 			break
 		}
 		if err := p.f.Sync(); err != nil {
+			return fmt.Errorf("writing objects: %w", err)
+		}
+	}
+	for _, f := range more {
+		if err := f.Sync(); err != nil {
 			return fmt.Errorf("writing objects: %w", err)
 		}
 	}
@@ -240,6 +291,19 @@ func (w *objectWriter) flush() error {
 	}
 	w.pending = nil
 	return nil
+}
+
+// flushWithRef returns updateRef's beforeRename for a commit: the objects
+// and the ref's lock file are fsynced in one round (per durability), and
+// the objects linked, before the ref moves. On a failed compare-and-swap it
+// never runs, and abort leaves no object behind.
+func (w *objectWriter) flushWithRef(r *Repo) func(*os.File) error {
+	return func(lock *os.File) error {
+		if r.durability().refs {
+			return w.flush(lock)
+		}
+		return w.flush()
+	}
 }
 
 // abort removes the temporary files of objects not flushed.

@@ -139,3 +139,26 @@ func TestWriteCommitMatchesGit(t *testing.T) {
 func wrGitEnvErr(dir string, env []string, stdin string, args ...string) (string, error) {
 	return wrRun(dir, append(wrEnv(dir), env...), stdin, args...)
 }
+
+func TestDurabilityFollowsCoreFsync(t *testing.T) {
+	dir := wrInit(t)
+	r := wrOpen(t, dir)
+	for _, tc := range []struct {
+		set  []string
+		want durability
+	}{
+		{nil, durability{true, true, true}}, // unset: everything gitseal writes
+		{[]string{"core.fsync", "none"}, durability{}},
+		{[]string{"core.fsync", "committed"}, durability{objects: true, refs: true}},
+		{[]string{"core.fsync", "committed,-reference,index"}, durability{objects: true, index: true}},
+		{[]string{"core.fsync", "loose-object"}, durability{objects: true}},
+		{[]string{"core.fsync", "all,-index"}, durability{objects: true, refs: true}},
+	} {
+		if tc.set != nil {
+			wrGit(t, dir, append([]string{"config"}, tc.set...)...)
+		}
+		if got := r.durability(); got != tc.want {
+			t.Errorf("%v: %+v, want %+v", tc.set, got, tc.want)
+		}
+	}
+}
