@@ -199,6 +199,8 @@ type objectWriter struct {
 	dir     string   // objects directory
 	j       *journal // registers temporary files, under the gitseal lock
 	sync    bool     // fsync objects before linking them
+	zw      *zlib.Writer
+	buf     bytes.Buffer
 	pending []pendingObject
 	seen    map[Hash]bool
 }
@@ -247,14 +249,20 @@ func (w *objectWriter) write(t ObjectType, data []byte) (Hash, error) {
 		return ZeroHash, fmt.Errorf("writing %s %s: %w", t, id.short(), err)
 	}
 	w.pending = append(w.pending, pendingObject{f: f, tmp: tmp, final: final})
-	var buf bytes.Buffer
-	zw, _ := zlib.NewWriterLevel(&buf, zlib.BestSpeed) // git's core.looseCompression default
-	zw.Write(objectHeader(t, len(data)))
-	zw.Write(data)
-	if err := zw.Close(); err != nil {
+	// One compressor per batch: setting one up costs more than compressing
+	// a secret file.
+	w.buf.Reset()
+	if w.zw == nil {
+		w.zw, _ = zlib.NewWriterLevel(&w.buf, zlib.BestSpeed) // git's core.looseCompression default
+	} else {
+		w.zw.Reset(&w.buf)
+	}
+	w.zw.Write(objectHeader(t, len(data)))
+	w.zw.Write(data)
+	if err := w.zw.Close(); err != nil {
 		return ZeroHash, fmt.Errorf("writing %s %s: %w", t, id.short(), err)
 	}
-	if _, err := f.Write(buf.Bytes()); err != nil {
+	if _, err := f.Write(w.buf.Bytes()); err != nil {
 		return ZeroHash, fmt.Errorf("writing %s %s: %w", t, id.short(), err)
 	}
 	return id, nil
