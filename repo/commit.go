@@ -269,15 +269,14 @@ func (r *Repo) CommitChanges(ctx context.Context, req CommitRequest) (CommitResu
 			return res, fmt.Errorf("staging: %w", err)
 		}
 	} else {
-		if testHookBeforeRefUpdate != nil {
-			testHookBeforeRefUpdate()
-		}
+		hook("before-ref")
 		if err := r.updateRef(ref, block.new, tip, reflogMessage(req.Message, tip.IsZero()), committer, ow.flushWithRef(r)); err != nil {
 			return res, fmt.Errorf("committing: %w", err)
 		}
 		res.Commit = block.new
 	}
 	// The point of no return: the ref has moved.
+	hook("after-ref")
 	if wu != nil {
 		if err := wu.apply(); err != nil {
 			clean = false
@@ -633,9 +632,17 @@ type worktreeUpdate struct {
 	autocrlf         bool
 }
 
-// testHookBeforeRefUpdate, when set by a test, runs just before
-// CommitChanges moves the ref (to make another writer win the race).
-var testHookBeforeRefUpdate func()
+// testHook, when set by a test, runs at named points of CommitChanges:
+// "before-ref" (the journal record is written, the ref about to move),
+// "after-ref" and "after-files" (working-tree files written, the index
+// not yet). Tests use it to lose a race or to die at a chosen instant.
+var testHook func(point string)
+
+func hook(point string) {
+	if testHook != nil {
+		testHook(point)
+	}
+}
 
 // indexLockTimeout is how long gitseal waits for a git process's
 // index.lock to go away (a shell prompt running `git status` holds it
@@ -879,6 +886,7 @@ func (w *worktreeUpdate) apply() error {
 		// clean: it compares the content.
 		idx = append(idx, indexChange{path: pc.path, entry: e})
 	}
+	hook("after-files")
 	if len(idx) == 0 {
 		return nil
 	}

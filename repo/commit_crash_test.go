@@ -160,3 +160,85 @@ func wrCheckAfterCrash(t *testing.T, dir string, baseline wrState, iteration int
 		t.Errorf("left behind: %v", left)
 	}
 }
+
+// A gitseal killed at each chosen point of a commit (or a stage), in a
+// linked worktree: the next Lock, taken from the main worktree, finishes
+// the linked worktree's index and files (or leaves them, when the ref had
+// not moved), and the user's work there is untouched.
+func TestCommitChangesRecoversAtEachPoint(t *testing.T) {
+	for _, tc := range []struct {
+		at    string
+		stage bool
+		moved bool // the ref (or, staging, the index) ends at the new value
+	}{
+		{"before-ref", false, false},
+		{"after-ref", false, true},
+		{"after-files", false, true},
+		{"after-files", true, true},
+	} {
+		name := tc.at
+		if tc.stage {
+			name += "-stage"
+		}
+		t.Run(name, func(t *testing.T) {
+			dir := wrInitWithFiles(t, wrBaseFiles())
+			wt := filepath.Join(filepath.Dir(dir), filepath.Base(dir)+"-wt")
+			wrGit(t, dir, "worktree", "add", "-q", "-b", "feature", wt)
+			t.Cleanup(func() { os.RemoveAll(wt) })
+			wrWrite(t, wt, "src/a.go", "package a // unstaged in the worktree\n")
+			baseline := wrUserState(t, wt)
+			head := wrGit(t, wt, "rev-parse", "HEAD")
+			env := []string{"GITSEAL_WR_DIR=" + wt, "GITSEAL_WR_PATH=" + wrX, "GITSEAL_WR_VALUE=crashed\n",
+				"GITSEAL_WR_DELETE=" + wrZ, "GITSEAL_WR_DIE_AT=" + tc.at}
+			if tc.stage {
+				env = append(env, "GITSEAL_WR_STAGE=1")
+			}
+			cmd := wrHelperCmd(t, "commit-once", env...)
+			if err := cmd.Run(); err == nil {
+				t.Fatal("helper was not killed")
+			}
+			if _, err := os.Stat(filepath.Join(dir, ".git", journalName)); err != nil {
+				t.Fatalf("no journal after the kill: %v", err)
+			}
+			r := wrOpen(t, dir) // the main worktree
+			l, err := r.Lock(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			l.Unlock()
+			wrFsck(t, dir)
+			moved := wrGit(t, wt, "rev-parse", "HEAD") != head
+			if moved != (tc.moved && !tc.stage) {
+				t.Errorf("HEAD moved = %v", moved)
+			}
+			switch {
+			case tc.stage:
+				if got := wrGit(t, wt, "diff", "--cached", "--name-status"); got != "M\t"+wrX+"\nD\t"+wrZ {
+					t.Errorf("staged after recovery:\n%s", got)
+				}
+			case tc.moved:
+				if out := wrGit(t, wt, "diff-index", "--cached", "--name-status", "HEAD", "--", ".gitseal"); out != "" {
+					t.Errorf("index lags HEAD after recovery:\n%s", out)
+				}
+			default:
+				if got := wrUserState(t, wt); got != baseline {
+					t.Errorf("state changed without a commit: %+v", got)
+				}
+			}
+			if out := wrGit(t, wt, "diff-files", "--name-status", "--", ".gitseal"); out != "" {
+				t.Errorf("working tree differs from the index after recovery:\n%s", out)
+			}
+			if got := wrGit(t, wt, "diff", "--", "src"); got != baseline.unstaged {
+				t.Errorf("user's unstaged work changed:\n%s", got)
+			}
+			for _, f := range []string{filepath.Join(dir, ".git", journalName), filepath.Join(dir, ".git", "worktrees", filepath.Base(wt), "index.lock")} {
+				if _, err := os.Stat(f); !os.IsNotExist(err) {
+					t.Errorf("%s left: %v", f, err)
+				}
+			}
+			if _, err := wrCommit(t, wt, CommitRequest{Changes: []Change{wrSet(wrY, "after\n")}, Stage: tc.stage}); err != nil {
+				t.Fatalf("next commit: %v", err)
+			}
+		})
+	}
+}

@@ -492,8 +492,12 @@ func TestCommitChangesLosesRace(t *testing.T) {
 	dir := wrInitWithFiles(t, wrBaseFiles())
 	other := wrCommitTree(t, dir, "the other writer", "HEAD")
 	index, _ := os.ReadFile(filepath.Join(dir, ".git", "index"))
-	testHookBeforeRefUpdate = func() { wrGit(t, dir, "update-ref", "refs/heads/main", other.String()) }
-	defer func() { testHookBeforeRefUpdate = nil }()
+	testHook = func(point string) {
+		if point == "before-ref" {
+			wrGit(t, dir, "update-ref", "refs/heads/main", other.String())
+		}
+	}
+	defer func() { testHook = nil }()
 	_, err := wrCommit(t, dir, CommitRequest{Changes: []Change{wrSet(wrX, "lost\n")}})
 	if !errors.Is(err, ErrRefChanged) {
 		t.Fatalf("err = %v", err)
@@ -509,7 +513,7 @@ func TestCommitChangesLosesRace(t *testing.T) {
 			t.Errorf("%s left: %v", f, err)
 		}
 	}
-	testHookBeforeRefUpdate = nil
+	testHook = nil
 	if _, err := wrCommit(t, dir, CommitRequest{Changes: []Change{wrSet(wrX, "won\n")}}); err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -199,12 +200,24 @@ func wrCheckTreeMatchesHead(t testing.TB, dir string) {
 // directory is GITSEAL_WR_DIR. Modes:
 //
 //	hold-lock     take the lock, print "locked", wait to be killed
-//	commit-once   lock, commit GITSEAL_WR_PATH = GITSEAL_WR_VALUE, unlock
+//	commit-once   lock, commit GITSEAL_WR_PATH = GITSEAL_WR_VALUE (and delete
+//	              GITSEAL_WR_DELETE; stage only if GITSEAL_WR_STAGE), unlock
+//
+// GITSEAL_WR_DIE_AT names a point of CommitChanges (see testHook) where the
+// process kills itself with SIGKILL.
 //	commit-loop   GITSEAL_WR_N times: lock, commit GITSEAL_WR_PATH = "<GITSEAL_WR_ID> <i>", unlock
 //	crash-loop    commit forever (set A, toggle B and C/D), until killed
 func wrHelperMain(mode string) int {
 	if mode == "noop" {
 		return 0
+	}
+	if at := os.Getenv("GITSEAL_WR_DIE_AT"); at != "" {
+		testHook = func(point string) {
+			if point == at {
+				syscall.Kill(os.Getpid(), syscall.SIGKILL)
+				select {}
+			}
+		}
 	}
 	dir := os.Getenv("GITSEAL_WR_DIR")
 	r, err := Open(dir)
@@ -249,10 +262,12 @@ func wrHelperMain(mode string) int {
 			return 1
 		}
 		defer l.Unlock()
-		_, err = r.CommitChanges(ctx, CommitRequest{
-			Changes: []Change{wrSet(os.Getenv("GITSEAL_WR_PATH"), os.Getenv("GITSEAL_WR_VALUE"))},
-			Message: "gitseal: set",
-		})
+		changes := []Change{wrSet(os.Getenv("GITSEAL_WR_PATH"), os.Getenv("GITSEAL_WR_VALUE"))}
+		if p := os.Getenv("GITSEAL_WR_DELETE"); p != "" {
+			changes = append(changes, wrDel(p))
+		}
+		_, err = r.CommitChanges(ctx, CommitRequest{Changes: changes, Message: "gitseal: set",
+			Stage: os.Getenv("GITSEAL_WR_STAGE") != ""})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
