@@ -205,6 +205,7 @@ func wrCheckTreeMatchesHead(t testing.TB, dir string) {
 //
 // GITSEAL_WR_DIE_AT names a point of CommitChanges (see testHook) where the
 // process kills itself with SIGKILL.
+//
 //	commit-loop   GITSEAL_WR_N times: lock, commit GITSEAL_WR_PATH = "<GITSEAL_WR_ID> <i>", unlock
 //	crash-loop    commit forever (set A, toggle B and C/D), until killed
 func wrHelperMain(mode string) int {
