@@ -199,15 +199,15 @@ func wrCheckTreeMatchesHead(t testing.TB, dir string) {
 // wrHelperMain runs in a child process (see TestLockHelperProcess); the
 // directory is GITSEAL_WR_DIR. Modes:
 //
+//	noop          exit at once (process start-up cost)
 //	hold-lock     take the lock, print "locked", wait to be killed
 //	commit-once   lock, commit GITSEAL_WR_PATH = GITSEAL_WR_VALUE (and delete
 //	              GITSEAL_WR_DELETE; stage only if GITSEAL_WR_STAGE), unlock
+//	commit-loop   GITSEAL_WR_N times: lock, commit GITSEAL_WR_PATH = "<GITSEAL_WR_ID> <i>", unlock
+//	crash-loop    commit forever (set A, toggle B and C/D), until killed
 //
 // GITSEAL_WR_DIE_AT names a point of CommitChanges (see testHook) where the
 // process kills itself with SIGKILL.
-//
-//	commit-loop   GITSEAL_WR_N times: lock, commit GITSEAL_WR_PATH = "<GITSEAL_WR_ID> <i>", unlock
-//	crash-loop    commit forever (set A, toggle B and C/D), until killed
 func wrHelperMain(mode string) int {
 	if mode == "noop" {
 		return 0
