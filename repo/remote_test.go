@@ -1,0 +1,521 @@
+package repo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Helpers for the remote tests (prefix rm).
+
+func rmEnv(home string) []string {
+	return append(os.Environ(),
+		"HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"),
+		"GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null",
+		"GIT_AUTHOR_NAME=A U Thor", "GIT_AUTHOR_EMAIL=author@example.com",
+		"GIT_COMMITTER_NAME=C O Mitter", "GIT_COMMITTER_EMAIL=committer@example.com",
+	)
+}
+
+func rmGit(t testing.TB, dir string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	cmd.Env = rmEnv(dir)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("git %v in %s: %v\n%s", args, dir, err, stderr.String())
+	}
+	return strings.TrimRight(string(out), "\n")
+}
+
+// rmRepo makes a repository with a branch of n commits and a separate
+// chain of k commits at refs/gitseal/publish/prod (each holding one file),
+// with refs/gitseal/pins/prod at the branch tip.
+func rmRepo(t testing.TB, n, k int) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "local")
+	rmGit(t, filepath.Dir(dir), "init", "-q", "-b", "main", dir)
+	for i := 0; i < n; i++ {
+		os.MkdirAll(filepath.Join(dir, "src", fmt.Sprint(i%3)), 0o755)
+		os.WriteFile(filepath.Join(dir, "src", fmt.Sprint(i%3), "f.txt"), []byte(fmt.Sprintf("file %d\n", i)), 0o644)
+		os.WriteFile(filepath.Join(dir, "common.txt"), []byte(strings.Repeat("common line\n", 50)+fmt.Sprint(i)), 0o644)
+		rmGit(t, dir, "add", "-A")
+		rmGit(t, dir, "commit", "-q", "-m", fmt.Sprintf("c%d", i))
+	}
+	rmChain(t, dir, "refs/gitseal/publish/prod", k)
+	rmGit(t, dir, "update-ref", "refs/gitseal/pins/prod", "HEAD")
+	return dir
+}
+
+// rmChain adds k commits, each holding a file "record", on ref.
+func rmChain(t testing.TB, dir, ref string, k int) string {
+	t.Helper()
+	parent, _ := exec.Command("git", "-C", dir, "rev-parse", "-q", "--verify", ref).Output()
+	tip := strings.TrimSpace(string(parent))
+	for i := 0; i < k; i++ {
+		blob := rmGitIn(t, dir, fmt.Sprintf("record %s %d %d\n", ref, i, time.Now().UnixNano()), "hash-object", "-w", "--stdin")
+		tree := rmGitIn(t, dir, "100644 blob "+blob+"\trecord\n", "mktree")
+		args := []string{"commit-tree", tree, "-m", fmt.Sprint("record ", i)}
+		if tip != "" {
+			args = append(args, "-p", tip)
+		}
+		tip = rmGit(t, dir, args...)
+	}
+	if tip != "" {
+		rmGit(t, dir, "update-ref", ref, tip)
+	}
+	return tip
+}
+
+func rmGitIn(t testing.TB, dir, stdin string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	cmd.Env = rmEnv(dir)
+	cmd.Stdin = strings.NewReader(stdin)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("git %v: %v", args, err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func rmBare(t testing.TB, parent, name string) string {
+	t.Helper()
+	dir := filepath.Join(parent, name)
+	rmGit(t, parent, "init", "-q", "--bare", "-b", "main", dir)
+	return dir
+}
+
+func rmFsck(t testing.TB, dir string) {
+	t.Helper()
+	cmd := exec.Command("git", "fsck", "--strict", "--no-progress", "--no-dangling")
+	cmd.Dir = dir
+	cmd.Env = rmEnv(dir)
+	out, err := cmd.CombinedOutput()
+	var problems []string
+	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if l != "" && !strings.HasPrefix(l, "notice: HEAD points to an unborn branch") {
+			problems = append(problems, l)
+		}
+	}
+	if err != nil || len(problems) > 0 {
+		t.Fatalf("git fsck in %s: %v\n%s", dir, err, out)
+	}
+}
+
+func rmHash(t testing.TB, s string) Hash {
+	t.Helper()
+	h, err := ParseHash(strings.TrimSpace(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// rmLsRemote is `git ls-remote URL PATTERN` as a map.
+func rmLsRemote(t testing.TB, dir, url string, patterns ...string) map[string]string {
+	t.Helper()
+	out := rmGit(t, dir, append([]string{"ls-remote", url}, patterns...)...)
+	m := map[string]string{}
+	for _, l := range strings.Split(out, "\n") {
+		if h, name, ok := strings.Cut(l, "\t"); ok {
+			m[name] = h
+		}
+	}
+	return m
+}
+
+// rmDaemon starts `git daemon` serving base on 127.0.0.1 with receive-pack
+// enabled, and returns the git:// URL prefix. It is stopped when the test
+// ends. Tests skip only when git daemon is not installed.
+func rmDaemon(t testing.TB, base string) string {
+	t.Helper()
+	execPath, err := exec.Command("git", "--exec-path").Output()
+	if err != nil {
+		t.Skipf("git daemon tests skipped: git --exec-path: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(strings.TrimSpace(string(execPath)), "git-daemon")); err != nil {
+		t.Skip("git daemon tests skipped: git-daemon is not installed")
+	}
+	for attempt := 0; attempt < 5; attempt++ {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		cmd := exec.Command("git", "daemon", "--export-all", "--enable=receive-pack", "--reuseaddr",
+			"--listen=127.0.0.1", fmt.Sprintf("--port=%d", port), "--base-path="+base, base)
+		cmd.Env = rmEnv(base)
+		// No pipes: the daemon's children would hold them open after it
+		// is killed, and Wait would wait for them.
+		cmd.WaitDelay = time.Second
+		if err := cmd.Start(); err != nil {
+			t.Fatalf("starting git daemon: %v", err)
+		}
+		exited := make(chan struct{})
+		go func() { cmd.Wait(); close(exited) }()
+		deadline := time.Now().Add(5 * time.Second)
+		for time.Now().Before(deadline) {
+			select {
+			case <-exited:
+				deadline = time.Time{} // port taken meanwhile: try another
+				continue
+			default:
+			}
+			if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+				c.Close()
+				t.Cleanup(func() {
+					cmd.Process.Kill()
+					<-exited
+				})
+				return fmt.Sprintf("git://127.0.0.1:%d", port)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		cmd.Process.Kill()
+		<-exited
+	}
+	t.Fatalf("git daemon did not start")
+	return ""
+}
+
+// rmTransports runs fn with a bare remote reached over file:// and over
+// git daemon.
+func rmTransports(t *testing.T, fn func(t *testing.T, bare, url string)) {
+	t.Run("file", func(t *testing.T) {
+		bare := rmBare(t, t.TempDir(), "remote.git")
+		fn(t, bare, "file://"+bare)
+	})
+	t.Run("daemon", func(t *testing.T) {
+		base := t.TempDir()
+		bare := rmBare(t, base, "remote.git")
+		fn(t, bare, rmDaemon(t, base)+"/remote.git")
+	})
+}
+
+func TestPushFetchRoundTrip(t *testing.T) {
+	rmTransports(t, func(t *testing.T, bare, url string) {
+		ctx := context.Background()
+		local := rmRepo(t, 4, 3)
+		r, err := Open(local)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		refs, err := r.Refs("refs/gitseal/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := r.Push(ctx, url, func(remote map[string]Hash) ([]RefUpdate, error) {
+			if len(remote) != 0 {
+				t.Errorf("empty remote advertised %v", remote)
+			}
+			var ups []RefUpdate
+			for _, name := range sortedKeys(refs) {
+				ups = append(ups, RefUpdate{Name: name, New: refs[name]})
+			}
+			return ups, nil
+		})
+		if err != nil {
+			t.Fatalf("push: %v", err)
+		}
+		// 4 app commits, their trees and blobs, 3 record commits, trees, blobs.
+		want := strings.Count(rmGit(t, local, "rev-list", "--objects", "refs/gitseal/pins/prod", "refs/gitseal/publish/prod"), "\n") + 1
+		if res.Objects != want {
+			t.Errorf("pushed %d objects, git rev-list --objects counts %d", res.Objects, want)
+		}
+		got := rmLsRemote(t, local, url, "refs/gitseal/*")
+		if len(got) != 2 || got["refs/gitseal/pins/prod"] != refs["refs/gitseal/pins/prod"].String() ||
+			got["refs/gitseal/publish/prod"] != refs["refs/gitseal/publish/prod"].String() {
+			t.Errorf("git ls-remote sees %v, want %v", got, refs)
+		}
+		if heads := rmLsRemote(t, local, url, "refs/heads/*"); len(heads) != 0 {
+			t.Errorf("push touched branches: %v", heads)
+		}
+		rmFsck(t, bare)
+
+		// A fast-forward sends only the new records.
+		newTip := rmChain(t, local, "refs/gitseal/publish/prod", 2)
+		old := refs["refs/gitseal/publish/prod"]
+		res, err = r.Push(ctx, url, func(remote map[string]Hash) ([]RefUpdate, error) {
+			if remote["refs/gitseal/publish/prod"] != old {
+				t.Errorf("remote advertised %v", remote)
+			}
+			return []RefUpdate{{Name: "refs/gitseal/publish/prod", Old: old, New: rmHash(t, newTip)}}, nil
+		})
+		if err != nil {
+			t.Fatalf("push fast-forward: %v", err)
+		}
+		if res.Objects != 6 {
+			t.Errorf("fast-forward of 2 one-file commits sent %d objects, want 6", res.Objects)
+		}
+		rmFsck(t, bare)
+
+		// A compare-and-swap on a stale old value is refused, not forced.
+		_, err = r.Push(ctx, url, func(map[string]Hash) ([]RefUpdate, error) {
+			return []RefUpdate{{Name: "refs/gitseal/publish/prod", Old: old, New: old}}, nil
+		})
+		if !errors.Is(err, ErrPushRejected) {
+			t.Fatalf("stale push: err = %v, want ErrPushRejected", err)
+		}
+		if got := rmLsRemote(t, local, url, "refs/gitseal/publish/prod"); got["refs/gitseal/publish/prod"] != newTip {
+			t.Errorf("after a refused push the remote has %v, want %s", got, newTip)
+		}
+
+		// Fetch into an empty repository: objects arrive, no ref moves.
+		other := filepath.Join(t.TempDir(), "other")
+		rmGit(t, filepath.Dir(other), "init", "-q", other)
+		o, err := Open(other)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer o.Close()
+		fr, err := o.Fetch(ctx, url, func(ref string) bool { return strings.HasPrefix(ref, "refs/gitseal/") })
+		if err != nil {
+			t.Fatalf("fetch: %v", err)
+		}
+		if fr.Refs["refs/gitseal/publish/prod"].String() != newTip || fr.Objects == 0 {
+			t.Fatalf("fetch result %+v", fr)
+		}
+		if refs, _ := o.Refs("refs/"); len(refs) != 0 {
+			t.Errorf("fetch moved refs: %v", refs)
+		}
+		for _, name := range []string{"refs/gitseal/publish/prod", "refs/gitseal/pins/prod"} {
+			if err := o.UpdateRef(name, fr.Refs[name], ZeroHash, "test"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		data, _, err := o.FileAt(fr.Refs["refs/gitseal/pins/prod"], "common.txt")
+		if err != nil || !strings.HasPrefix(string(data), "common line") {
+			t.Fatalf("reading a fetched file: %q, %v", data, err)
+		}
+		rmFsck(t, other)
+		if n := len(rmGit(t, other, "count-objects", "-v")); n == 0 {
+			t.Fatal("count-objects")
+		}
+		packs, _ := filepath.Glob(filepath.Join(other, ".git", "objects", "pack", "pack-*.idx"))
+		if len(packs) != 1 {
+			t.Errorf("fetch left %d pack indexes, want 1", len(packs))
+		}
+		if tmp, _ := filepath.Glob(filepath.Join(other, ".git", "objects", "pack", "tmp_*")); len(tmp) != 0 {
+			t.Errorf("fetch left temporary files: %v", tmp)
+		}
+
+		// Fetching again brings nothing; a newer record brings only it.
+		fr, err = o.Fetch(ctx, url, func(ref string) bool { return strings.HasPrefix(ref, "refs/gitseal/") })
+		if err != nil || fr.Objects != 0 {
+			t.Fatalf("second fetch: %+v, %v", fr, err)
+		}
+		tip3 := rmChain(t, local, "refs/gitseal/publish/prod", 1)
+		if _, err := r.Push(ctx, url, func(remote map[string]Hash) ([]RefUpdate, error) {
+			return []RefUpdate{{Name: "refs/gitseal/publish/prod", Old: remote["refs/gitseal/publish/prod"], New: rmHash(t, tip3)}}, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		fr, err = o.Fetch(ctx, url, func(ref string) bool { return strings.HasPrefix(ref, "refs/gitseal/") })
+		if err != nil || fr.Objects != 3 {
+			t.Fatalf("incremental fetch: %d objects, %v; want 3 (one commit, tree, blob)", fr.Objects, err)
+		}
+		ok, err := o.IsAncestor(rmHash(t, newTip), rmHash(t, tip3))
+		if err != nil || !ok {
+			t.Errorf("IsAncestor(old, new) = %v, %v", ok, err)
+		}
+		ok, err = o.IsAncestor(rmHash(t, tip3), rmHash(t, newTip))
+		if err != nil || ok {
+			t.Errorf("IsAncestor(new, old) = %v, %v", ok, err)
+		}
+		rmFsck(t, other)
+
+		// Deleting a ref on the remote.
+		if _, err := r.Push(ctx, url, func(remote map[string]Hash) ([]RefUpdate, error) {
+			return []RefUpdate{{Name: "refs/gitseal/pins/prod", Old: remote["refs/gitseal/pins/prod"]}}, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if got := rmLsRemote(t, local, url, "refs/gitseal/pins/*"); len(got) != 0 {
+			t.Errorf("deleted pin still on the remote: %v", got)
+		}
+		rmFsck(t, bare)
+	})
+}
+
+// TestPushSendsOnlyMissing: with the branch already on the remote, pushing
+// a pin at the branch tip sends no object, and pushing a pin at a new
+// commit sends exactly what `git rev-list --objects new --not remote` lists.
+func TestPushSendsOnlyMissing(t *testing.T) {
+	ctx := context.Background()
+	local := rmRepo(t, 5, 1)
+	bare := rmBare(t, t.TempDir(), "remote.git")
+	rmGit(t, local, "push", "-q", bare, "main")
+	r, err := Open(local)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	head := rmHash(t, rmGit(t, local, "rev-parse", "HEAD"))
+	res, err := r.Push(ctx, bare, func(map[string]Hash) ([]RefUpdate, error) {
+		return []RefUpdate{{Name: "refs/gitseal/pins/prod", New: head}}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Objects != 0 {
+		t.Errorf("pin at a commit the remote has: sent %d objects, want 0", res.Objects)
+	}
+	os.WriteFile(filepath.Join(local, "new.txt"), []byte("new\n"), 0o644)
+	rmGit(t, local, "add", "new.txt")
+	rmGit(t, local, "commit", "-q", "-m", "new")
+	rmGit(t, local, "commit", "-q", "--allow-empty", "-m", "empty")
+	next := rmHash(t, rmGit(t, local, "rev-parse", "HEAD"))
+	want := strings.Split(rmGit(t, local, "rev-list", "--objects", "HEAD", "--not", head.String()), "\n")
+	got, err := r.objectsToSend([]Hash{next}, []Hash{head})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wantIDs, gotIDs []string
+	for _, l := range want {
+		wantIDs = append(wantIDs, l[:40])
+	}
+	for _, h := range got {
+		gotIDs = append(gotIDs, h.String())
+	}
+	sort.Strings(wantIDs)
+	sort.Strings(gotIDs)
+	if strings.Join(wantIDs, " ") != strings.Join(gotIDs, " ") {
+		t.Errorf("objectsToSend = %v\ngit rev-list --objects = %v", gotIDs, wantIDs)
+	}
+	if _, err := r.Push(ctx, bare, func(remote map[string]Hash) ([]RefUpdate, error) {
+		return []RefUpdate{{Name: "refs/gitseal/pins/prod", Old: head, New: next}}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if heads := rmLsRemote(t, local, bare, "refs/heads/main"); heads["refs/heads/main"] != head.String() {
+		t.Errorf("push moved the branch: %v", heads)
+	}
+	rmFsck(t, bare)
+}
+
+func TestRemoteURL(t *testing.T) {
+	local := rmRepo(t, 1, 0)
+	rmGit(t, local, "remote", "add", "origin", "../remote.git")
+	rmGit(t, local, "remote", "add", "up", "git://example.com/x.git")
+	r, err := Open(local)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	for in, want := range map[string]string{
+		"":                      filepath.Join(filepath.Dir(local), "remote.git"),
+		"origin":                filepath.Join(filepath.Dir(local), "remote.git"),
+		"up":                    "git://example.com/x.git",
+		"/abs/path.git":         "/abs/path.git",
+		"file:///x":             "file:///x",
+		"git@example.com:a/b":   "git@example.com:a/b",
+		"./sub":                 filepath.Join(local, "sub"),
+		"https://h.example/a.b": "https://h.example/a.b",
+	} {
+		got, err := r.RemoteURL(in)
+		if err != nil || got != want {
+			t.Errorf("RemoteURL(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	if _, err := r.RemoteURL("nope"); !errors.Is(err, ErrRemoteNotFound) {
+		t.Errorf("RemoteURL(nope): %v, want ErrRemoteNotFound", err)
+	}
+}
+
+func TestFetchErrors(t *testing.T) {
+	ctx := context.Background()
+	local := rmRepo(t, 1, 0)
+	r, err := Open(local)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	missing := filepath.Join(t.TempDir(), "nothing-here.git")
+	if _, err := r.Fetch(ctx, "file://"+missing, func(string) bool { return true }); err == nil {
+		t.Error("fetch from a missing repository succeeded")
+	}
+	if _, err := ListRemote(ctx, "file://"+missing); err == nil {
+		t.Error("listing a missing repository succeeded")
+	}
+	// An empty remote: nothing to fetch, no error.
+	bare := rmBare(t, t.TempDir(), "empty.git")
+	fr, err := r.Fetch(ctx, bare, func(string) bool { return true })
+	if err != nil || len(fr.Refs) != 0 || fr.Objects != 0 {
+		t.Errorf("fetch from an empty remote: %+v, %v", fr, err)
+	}
+	refs, err := ListRemote(ctx, bare)
+	if err != nil || len(refs) != 0 {
+		t.Errorf("ListRemote(empty) = %v, %v", refs, err)
+	}
+}
+
+func TestFetchCommits(t *testing.T) {
+	rmTransports(t, func(t *testing.T, bare, url string) {
+		ctx := context.Background()
+		local := rmRepo(t, 6, 2)
+		rmGit(t, local, "push", "-q", bare, "main", "refs/gitseal/*:refs/gitseal/*")
+		pin := rmHash(t, rmGit(t, local, "rev-parse", "refs/gitseal/pins/prod"))
+		hist := rmHash(t, rmGit(t, local, "rev-parse", "refs/gitseal/publish/prod"))
+		objs, err := FetchCommits(ctx, url, func(refs map[string]Hash) ([]Hash, error) {
+			if refs["refs/gitseal/pins/prod"] != pin || refs["HEAD"] != pin {
+				t.Errorf("advertised refs %v", refs)
+			}
+			return []Hash{refs["refs/gitseal/pins/prod"], refs["refs/gitseal/publish/prod"]}, nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, _, err := objs.FileAt(pin, "src/2/f.txt")
+		if err != nil || string(data) != "file 5\n" {
+			t.Errorf("FileAt = %q, %v", data, err)
+		}
+		if _, _, err := objs.FileAt(hist, "record"); err != nil {
+			t.Errorf("record: %v", err)
+		}
+		entries, err := objs.DirAt(pin, "src")
+		if err != nil || len(entries) != 3 {
+			t.Errorf("DirAt(src) = %v, %v", entries, err)
+		}
+		if _, err := objs.TreeEntryAt(pin, "nope"); !errors.Is(err, ErrPathNotFound) {
+			t.Errorf("missing path: %v", err)
+		}
+		// Depth 1: the pinned commit's parent did not come along.
+		c, err := objs.ReadCommit(pin)
+		if err != nil || len(c.Parents) != 1 {
+			t.Fatalf("ReadCommit: %v, %v", c, err)
+		}
+		if _, err := objs.ReadCommit(c.Parents[0]); !errors.Is(err, ErrObjectNotFound) {
+			t.Errorf("the parent was fetched too (err %v): not a depth-1 fetch", err)
+		}
+		// A commit no ref points at: refused by a default git server.
+		old := c.Parents[0]
+		_, err = FetchCommits(ctx, url, func(map[string]Hash) ([]Hash, error) { return []Hash{old}, nil })
+		if !errors.Is(err, ErrNotAdvertised) {
+			t.Errorf("fetching an unadvertised commit: %v, want ErrNotAdvertised", err)
+		}
+		// Allowed by the server: it comes.
+		rmGit(t, bare, "config", "uploadpack.allowReachableSHA1InWant", "true")
+		objs, err = FetchCommits(ctx, url, func(map[string]Hash) ([]Hash, error) { return []Hash{old}, nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if data, _, err := objs.FileAt(old, "src/1/f.txt"); err != nil || string(data) != "file 4\n" {
+			t.Errorf("FileAt(old) = %q, %v", data, err)
+		}
+	})
+}
