@@ -473,6 +473,11 @@ func (db *objectDB) inflatePacked(p *pack, hdr entryHeader) ([]byte, error) {
 	if hdr.dataOff >= end {
 		return nil, fmt.Errorf("pack %s: entry at %d truncated", filepath.Base(p.packPath), hdr.off)
 	}
+	// Deflate expands at most ~1032:1, so a declared size beyond that is a
+	// corrupt header, not a reason to allocate.
+	if hdr.size > (end-hdr.dataOff)*1032+64 {
+		return nil, fmt.Errorf("pack %s: entry at %d: declared size %d exceeds its data", filepath.Base(p.packPath), hdr.off, hdr.size)
+	}
 	db.inf.src.Reset(p.data[hdr.dataOff:end])
 	data, err := db.inf.inflate(&db.inf.src, hdr.size)
 	if err != nil {
@@ -552,7 +557,9 @@ func applyDelta(base, delta []byte) ([]byte, error) {
 		return nil, errors.New("delta: base size mismatch")
 	}
 	dstSize, delta, ok := deltaVarint(delta)
-	if !ok || dstSize > maxObjectSize {
+	// One instruction byte copies at most 0x10000 bytes: a larger declared
+	// size is corrupt, and must not be allocated.
+	if !ok || dstSize > maxObjectSize || dstSize > uint64(len(delta))*0x10000 {
 		return nil, errors.New("delta: bad target size")
 	}
 	out := make([]byte, 0, dstSize)
