@@ -165,7 +165,7 @@ func FuzzLooseObject(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var in inflater
-		typ, data, err := in.inflateLoose(bytes.NewReader(b))
+		typ, data, err := in.inflateLoose(bytes.NewReader(b), int64(len(b))*1032+64)
 		if err != nil {
 			return
 		}

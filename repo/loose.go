@@ -79,13 +79,15 @@ func (d *objectDir) readLoose(h Hash, in *inflater) (ObjectType, []byte, error) 
 		return 0, nil, err
 	}
 	in.src.Reset(b)
-	return in.inflateLoose(&in.src)
+	return in.inflateLoose(&in.src, int64(len(b))*1032+64)
 }
 
 // maxLooseHeader is longer than any valid "TYPE SIZE\0" header.
 const maxLooseHeader = 32
 
-func (in *inflater) inflateLoose(src io.Reader) (ObjectType, []byte, error) {
+// inflateLoose inflates a loose object; limit bounds the size its header may
+// declare (deflate expands at most ~1032:1 the bytes there are).
+func (in *inflater) inflateLoose(src io.Reader, limit int64) (ObjectType, []byte, error) {
 	fr, ok := src.(flate.Reader)
 	if !ok {
 		fr = bufio.NewReader(src)
@@ -101,6 +103,9 @@ func (in *inflater) inflateLoose(src io.Reader) (ObjectType, []byte, error) {
 	typ, size, rest, err := parseLooseHeader(hdr[:n])
 	if err != nil {
 		return 0, nil, fmt.Errorf("loose object: %w", err)
+	}
+	if size > limit {
+		return 0, nil, errors.New("loose object: declared size exceeds its data")
 	}
 	if int64(len(rest)) > size {
 		return 0, nil, errors.New("loose object: longer than its declared size")
