@@ -98,8 +98,7 @@ func (e *indexEntry) setStat(fi os.FileInfo) {
 		e.size = uint32(fi.Size())
 		return
 	}
-	e.ctime = [2]uint32{uint32(st.Ctim.Sec), uint32(st.Ctim.Nsec)}
-	e.mtime = [2]uint32{uint32(st.Mtim.Sec), uint32(st.Mtim.Nsec)}
+	e.ctime, e.mtime = statTimes(st)
 	e.dev = uint32(st.Dev)
 	e.ino = uint32(st.Ino)
 	e.uid = st.Uid

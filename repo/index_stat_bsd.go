@@ -1,0 +1,11 @@
+//go:build darwin || freebsd
+
+package repo
+
+import "syscall"
+
+// statTimes returns a file's ctime and mtime as the index stores them
+// (seconds and nanoseconds, truncated to 32 bits).
+func statTimes(st *syscall.Stat_t) (ctime, mtime [2]uint32) {
+	return [2]uint32{uint32(st.Ctimespec.Sec), uint32(st.Ctimespec.Nsec)}, [2]uint32{uint32(st.Mtimespec.Sec), uint32(st.Mtimespec.Nsec)}
+}
