@@ -221,8 +221,14 @@ func (r *Repo) CommitChanges(ctx context.Context, req CommitRequest) (CommitResu
 		}
 		defer wu.release()
 		if err := wu.check(req.Stage); err != nil {
+			var de *DirtyPathError
+			if errors.As(err, &de) {
+				return res, de // says what and how to fix it, on its own
+			}
 			return res, fmt.Errorf("committing: %w", err)
 		}
+	} else if req.Stage {
+		return res, errors.New("staging: a bare repository has no index")
 	}
 	if err := ctx.Err(); err != nil {
 		return res, fmt.Errorf("committing: %w", err)

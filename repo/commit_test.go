@@ -303,7 +303,7 @@ func TestCommitChangesRefusesDirtyPaths(t *testing.T) {
 			index2, _ := os.ReadFile(filepath.Join(dir, ".git", "index")) // status may refresh it
 			_, err := wrCommit(t, dir, CommitRequest{Changes: []Change{wrSet(".gitseal/default/secrets/OTH", "fine\n"), tc.change}})
 			var de *DirtyPathError
-			if !errors.Is(err, ErrDirtyPath) || !errors.As(err, &de) || de.Path != tc.change.Path || !strings.Contains(err.Error(), tc.want) {
+			if !errors.Is(err, ErrDirtyPath) || !errors.As(err, &de) || de.Path != tc.change.Path || !strings.HasPrefix(err.Error(), tc.change.Path) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want a DirtyPathError for %s saying %q", err, tc.change.Path, tc.want)
 			}
 			if got := wrGit(t, dir, "rev-parse", "HEAD"); got != head {
