@@ -122,6 +122,8 @@ Every change to a secret is one commit; reads come from committed objects only.`
 		a.newSetupGitCmd(),
 		a.newTextconvCmd(),
 		a.newMergeDriverCmd(),
+		a.newPushCmd(),
+		a.newFetchCmd(),
 		a.newVersionCmd(),
 	)
 	return root
