@@ -127,18 +127,51 @@ func readOnce(b *testing.B, dir, path string, viaGoGit bool) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if viaGoGit {
-		db, _ := r.objects()
-		db.flatOff = true
-	}
+	defer r.Close()
 	h, err := r.ResolveCommit("HEAD")
 	if err != nil {
 		b.Fatal(err)
 	}
+	if viaGoGit {
+		if _, err := goGitFileAt(r, h, path); err != nil {
+			b.Fatal(err)
+		}
+		return
+	}
 	if _, _, err := r.FileAt(h, path); err != nil {
 		b.Fatal(err)
 	}
-	r.Close()
+}
+
+// goGitFileAt is FileAt with every object read through go-git's storage.
+func goGitFileAt(r *Repo, commit Hash, path string) ([]byte, error) {
+	db, err := r.objects()
+	if err != nil {
+		return nil, err
+	}
+	fb := db.fallback()
+	_, data, err := fb.read(commit)
+	if err != nil {
+		return nil, err
+	}
+	c, err := parseCommit(data)
+	if err != nil {
+		return nil, err
+	}
+	h := c.Tree
+	for _, name := range strings.Split(path, "/") {
+		_, data, err := fb.read(h)
+		if err != nil {
+			return nil, err
+		}
+		e, ok, err := treeLookup(data, name)
+		if err != nil || !ok {
+			return nil, fmt.Errorf("%s: %v", path, err)
+		}
+		h = e.Hash
+	}
+	_, data, err = fb.read(h)
+	return data, err
 }
 
 // BenchmarkFileAt reads one file at HEAD from a freshly opened repository,

@@ -14,11 +14,12 @@
 // delta applier (fuzzed against go-git's), keeps recently resolved objects in
 // a 32 MiB cache, and reads loose objects and objects/info/alternates
 // directly. A miss re-lists the pack directories once, as git does, so a
-// concurrent repack is survived. A pack the flat reader does not understand
-// (an unknown pack or index version) sends every later read through go-git's
-// filesystem storage instead (fallback.go); that storage decodes every pack
-// index in full on first use, so it costs time in proportion to the
-// repository. Importing it costs every process about 0.5 ms of package
+// concurrent repack is survived. A pack or index of a version git does not
+// write (anything but pack v2/v3, .idx v1/v2) is refused with a hint to
+// repack. go-git's filesystem storage is the reference the flat reader is
+// tested against (fallback_test.go), not a run-time fallback: it decodes
+// every pack index in full on first use, so it costs time in proportion to
+// the repository, and linking it cost every process about 0.5 ms of package
 // initialisation (encoding/gob through gcfg, go-git's URL regexps).
 //
 // Open refuses what neither reader handles: SHA-256 repositories

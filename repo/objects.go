@@ -361,12 +361,6 @@ type objectDB struct {
 	dirs  []*objectDir
 	cache objectCache
 	inf   inflater
-	// flatOff sends every read to go-git: set when the flat reader met
-	// something it does not handle (an .idx v1, a pack version it does not
-	// know).
-	flatOff bool
-	flatWhy error // what made the flat reader give up
-	fb      *fallbackDB
 }
 
 // objectDir is one objects directory (the repository's or an alternate).
@@ -391,16 +385,9 @@ func (r *Repo) objects() (*objectDB, error) {
 func (db *objectDB) read(h Hash) (ObjectType, []byte, error) {
 	db.mu.Lock()
 	defer db.mu.Unlock()
-	if !db.flatOff {
-		t, data, err := db.flatRead(h, 0)
-		if !errors.Is(err, errUnsupported) {
-			return t, data, err
-		}
-		db.flatOff, db.flatWhy = true, err
-	}
-	t, data, err := db.fallback().read(h)
-	if err != nil && db.flatWhy != nil && !errors.Is(err, ErrObjectNotFound) {
-		return 0, nil, fmt.Errorf("%v; go-git: %w", db.flatWhy, err)
+	t, data, err := db.flatRead(h, 0)
+	if errors.Is(err, errUnsupported) {
+		return 0, nil, fmt.Errorf("%w; rewrite the packs with `git repack -a -d -f`", err)
 	}
 	return t, data, err
 }
@@ -478,17 +465,6 @@ func (db *objectDB) rescan() bool {
 	return changed
 }
 
-func (db *objectDB) fallback() *fallbackDB {
-	if db.fb == nil {
-		paths := make([]string, len(db.dirs))
-		for i, d := range db.dirs {
-			paths[i] = d.path
-		}
-		db.fb = newFallbackDB(paths)
-	}
-	return db.fb
-}
-
 // findPrefix returns the ids, loose or packed, that start with the hex
 // prefix (lower case, at least 4 digits).
 func (db *objectDB) findPrefix(prefix string) ([]Hash, error) {
@@ -532,10 +508,6 @@ func (db *objectDB) close() error {
 			keep(p.close())
 		}
 		d.packs, d.packsLoaded = nil, false
-	}
-	if db.fb != nil {
-		keep(db.fb.close())
-		db.fb = nil
 	}
 	return first
 }

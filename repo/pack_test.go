@@ -243,10 +243,6 @@ func TestConformance(t *testing.T) {
 			k := entryKinds(t, r, objs)
 			t.Logf("%d objects, entry kinds %v", len(objs), k)
 			st.check(t, k)
-			db, _ := r.objects()
-			if db.flatOff {
-				t.Error("flat reader gave up on this repository")
-			}
 		})
 	}
 }
