@@ -122,6 +122,7 @@ Every change to a secret is one commit; reads come from committed objects only.`
 		a.newSetupGitCmd(),
 		a.newTextconvCmd(),
 		a.newMergeDriverCmd(),
+		a.newScanCmd(),
 		a.newPushCmd(),
 		a.newFetchCmd(),
 		a.newVersionCmd(),
