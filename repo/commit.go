@@ -120,6 +120,9 @@ type CommitRequest struct {
 	// `--stage`). A path with merge conflicts, or with staged content that
 	// matches its working-tree file, may be overwritten as `git add` would.
 	Stage bool
+	// NoSign makes the commit unsigned even when git config asks for
+	// signed commits (commit.gpgSign; see sign.go).
+	NoSign bool
 }
 
 // CommitResult describes what CommitChanges did.
@@ -260,9 +263,13 @@ func (r *Repo) CommitChanges(ctx context.Context, req CommitRequest) (CommitResu
 		if !tip.IsZero() {
 			parents = []Hash{tip}
 		}
-		block.new, err = ow.write(CommitObject, encodeCommit(CommitSpec{
-			Tree: newTree, Parents: parents, Author: author, Committer: committer, Message: req.Message,
-		}))
+		spec := CommitSpec{Tree: newTree, Parents: parents, Author: author, Committer: committer, Message: req.Message}
+		if !req.NoSign {
+			if err := r.SignCommit(&spec); err != nil {
+				return res, fmt.Errorf("committing: %w", err)
+			}
+		}
+		block.new, err = ow.write(CommitObject, encodeCommit(spec))
 		if err != nil {
 			return res, fmt.Errorf("committing: %w", err)
 		}

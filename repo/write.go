@@ -80,6 +80,9 @@ type CommitSpec struct {
 	Committer Signature
 	// Message is the full message; a final newline is added when missing.
 	Message string
+	// Signature, when set, is written as the gpgsig header; SignCommit
+	// (sign.go) sets it as git config says.
+	Signature string
 }
 
 // WriteBlob stores data as a blob and returns its id.
@@ -169,7 +172,11 @@ func encodeCommit(c CommitSpec) []byte {
 	b = formatSignature(b, c.Author)
 	b = append(b, "\ncommitter "...)
 	b = formatSignature(b, c.Committer)
-	b = append(b, "\n\n"...)
+	b = append(b, '\n')
+	if c.Signature != "" {
+		b = appendSignatureHeader(b, c.Signature)
+	}
+	b = append(b, '\n')
 	b = append(b, c.Message...)
 	if !strings.HasSuffix(c.Message, "\n") {
 		b = append(b, '\n')
