@@ -10,11 +10,16 @@
 //   - Open is the runtime loader. It picks the commit with Resolve, in the
 //     order of DESIGN §5: Options.Ref, GITSEAL_REF, Options.PinFile or
 //     GITSEAL_PIN_FILE, the pin ref, then HEAD; or it reads a bundle
-//     (Options.Bundle) with no repository at all. It reads committed objects
+//     (Options.Bundle) with no repository at all, or loads from a git
+//     remote (Options.Remote) without a clone, fetching only the chosen
+//     commit's objects into memory. It reads committed objects
 //     only: uncommitted edits never reach a running service. Values are
 //     decrypted when asked for; the data key is unwrapped once.
 //   - WriteBundle writes one environment, still encrypted, at its pin, to one
 //     file sealed under the environment's data key.
+//   - Push and Fetch move refs/gitseal/* (pins, publish history, the audit
+//     log) to and from a remote: history only forward, pins following the
+//     history that records them (FORMAT.md §5).
 //
 // The byte formats (publish record, pin file, bundle) are specified in
 // FORMAT.md.

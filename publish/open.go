@@ -41,6 +41,12 @@ type Options struct {
 	// is read, and Ref, PinFile, GITSEAL_REF and GITSEAL_PIN_FILE are not
 	// consulted (a bundle holds one commit).
 	Bundle string
+	// Remote, when set, is a git URL (or path) to load from instead of a
+	// local repository: the commit is chosen as Resolve does, from the
+	// remote's refs, and only that commit's objects are fetched, into
+	// memory (see FORMAT.md §5). Ref may then be a commit id or a ref name
+	// of the remote. Dir is not read.
+	Remote string
 	// Identity says where to find the identity that unwraps the data key.
 	Identity cipher.IdentitySource
 	// Passphrase, when set, unlocks the environment's passphrase recipient.
@@ -78,7 +84,13 @@ func Open(ctx context.Context, o Options) (*Secrets, error) {
 		return nil, err
 	}
 	if o.Bundle != "" {
+		if o.Remote != "" {
+			return nil, fmt.Errorf("opening secrets: Options.Bundle and Options.Remote are exclusive")
+		}
 		return openBundle(o)
+	}
+	if o.Remote != "" {
+		return openRemote(ctx, o)
 	}
 	dir := o.Dir
 	if dir == "" {
@@ -281,7 +293,7 @@ type source interface {
 // each path from the root tree re-parsed the secrets tree every time: 2.5 s
 // for 1000 secrets).
 type repoSource struct {
-	r      *repo.Repo
+	r      objectReader
 	commit repo.Hash
 
 	mu   sync.Mutex

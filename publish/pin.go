@@ -60,9 +60,19 @@ func current(r *repo.Repo, name string) (repo.Hash, error) {
 	return h, err
 }
 
+// objectReader reads files at a commit: a *repo.Repo, or the *repo.Objects
+// fetched from a remote.
+type objectReader interface {
+	TreeEntryAt(commit repo.Hash, path string) (repo.TreeEntry, error)
+	FileAt(commit repo.Hash, path string) ([]byte, repo.Hash, error)
+	DirAt(commit repo.Hash, dir string) ([]repo.TreeEntry, error)
+	ReadBlob(h repo.Hash) ([]byte, error)
+	ReadCommit(h repo.Hash) (*repo.Commit, error)
+}
+
 // checkEnvAt checks that commit c has a store with environment env and
 // returns the store's id.
-func checkEnvAt(r *repo.Repo, c repo.Hash, env string) (string, error) {
+func checkEnvAt(r objectReader, c repo.Hash, env string) (string, error) {
 	short := c.String()[:7]
 	data, _, err := r.FileAt(c, versioning.StorePath)
 	if errors.Is(err, repo.ErrPathNotFound) {
@@ -181,7 +191,7 @@ func record(ctx context.Context, r *repo.Repo, env, action string, c repo.Hash) 
 	return rec, nil
 }
 
-func readRecord(r *repo.Repo, c repo.Hash) (Record, error) {
+func readRecord(r objectReader, c repo.Hash) (Record, error) {
 	data, _, err := r.FileAt(c, recordFile)
 	if err != nil {
 		return Record{}, fmt.Errorf("reading publish record %s: %w", c.String()[:7], err)

@@ -119,7 +119,7 @@ func Resolve(r *repo.Repo, o ResolveOptions) (Resolution, error) {
 
 // defaultEnvAt is the store's default environment at c, or DefaultEnv when
 // c has no readable store (the error comes later, from reading it).
-func defaultEnvAt(r *repo.Repo, c repo.Hash) string {
+func defaultEnvAt(r objectReader, c repo.Hash) string {
 	if !c.IsZero() {
 		if data, _, err := r.FileAt(c, versioning.StorePath); err == nil {
 			if info, err := versioning.ParseStoreFile(data); err == nil {

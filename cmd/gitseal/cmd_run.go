@@ -21,6 +21,7 @@ type runtimeOptions struct {
 	at      string
 	pinFile string
 	bundle  string
+	remote  string
 }
 
 // openRuntime opens the chosen environment as the runtime loader does: --at,
@@ -32,7 +33,7 @@ func (a *app) openRuntime(o runtimeOptions) (*publish.Secrets, error) {
 		return nil, err
 	}
 	return publish.Open(contextBackground(), publish.Options{
-		Dir: dir, Env: a.envName(), Ref: o.at, PinFile: o.pinFile, Bundle: o.bundle,
+		Dir: dir, Env: a.envName(), Ref: o.at, PinFile: o.pinFile, Bundle: o.bundle, Remote: o.remote,
 		Identity: a.identitySource(), Passphrase: a.getenv("GITSEAL_PASSPHRASE"), Getenv: a.getenv,
 	})
 }
@@ -51,7 +52,9 @@ func (a *app) newRunCmd() *cobra.Command {
 		Long: `run starts CMD with every secret of the environment added to its environment
 (a secret replaces a variable of the same name), resolved like the runtime
 loader: --at REV, $GITSEAL_REF, --pin-file or $GITSEAL_PIN_FILE, the pin
-(refs/gitseal/pins/ENV), then HEAD; or from a bundle with --bundle. Uncommitted
+(refs/gitseal/pins/ENV), then HEAD; or from a bundle with --bundle; or from a
+git remote with --remote URL, with no clone (only the chosen commit's objects
+are fetched, into memory; --at then names a commit or a ref of the remote). Uncommitted
 edits are never read. GITSEAL_IDENTITY and GITSEAL_PASSPHRASE are removed from
 CMD's environment. SIGINT, SIGTERM, SIGHUP and SIGQUIT are passed to CMD, and
 run exits with CMD's exit code (128+N when CMD is killed by signal N).
@@ -62,7 +65,8 @@ PREFIX + the secret's name with '.' and '-' turned into '_'.`,
 		Example: `  gitseal run -- ./server
   gitseal --env production run --only DB_URL,API_KEY -- ./migrate
   gitseal run --bundle /app/secrets.bundle -- /app/server
-  gitseal run --prefix APP_ -- env`,
+  gitseal run --prefix APP_ -- env
+  gitseal --env production run --remote https://git.example.com/acme/app.git -- ./server`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return usagef("run needs a command: gitseal run -- CMD [ARGS...]")
@@ -76,6 +80,7 @@ PREFIX + the secret's name with '.' and '-' turned into '_'.`,
 	f.StringVar(&o.at, "at", "", "read the secrets as at `REV` instead of the pin")
 	f.StringVar(&o.pinFile, "pin-file", "", "read the commit from pin `FILE` (default $GITSEAL_PIN_FILE)")
 	f.StringVar(&o.bundle, "bundle", "", "read the secrets from bundle `FILE` instead of a repository")
+	f.StringVar(&o.remote, "remote", "", "read the secrets from the git remote at `URL`, without a clone")
 	f.StringSliceVar(&o.only, "only", nil, "pass only these secrets (`NAME,...`)")
 	f.StringVar(&o.prefix, "prefix", "", "name the variables `PREFIX`+NAME ('.' and '-' become '_')")
 	return cmd
