@@ -105,6 +105,9 @@ type Options struct {
 	Passphrase string
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// NoSign makes commits unsigned even when git config asks for signed
+	// commits (commit.gpgSign).
+	NoSign bool
 }
 
 // Store is a gitseal store in a git repository. Its methods are safe for use
@@ -258,7 +261,7 @@ func (s *Store) commit(ctx context.Context, tip repo.Hash, changes []repo.Change
 	if len(changes) == 0 {
 		return res, nil
 	}
-	cr, err := s.repo.CommitChanges(ctx, repo.CommitRequest{Changes: changes, Message: msg, Expect: tip, ExpectSet: true, Stage: w.Stage})
+	cr, err := s.repo.CommitChanges(ctx, repo.CommitRequest{Changes: changes, Message: msg, Expect: tip, ExpectSet: true, Stage: w.Stage, NoSign: s.opts.NoSign})
 	if err != nil {
 		return Result{}, err
 	}

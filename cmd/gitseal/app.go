@@ -32,6 +32,7 @@ type app struct {
 	dir      string
 	env      string
 	identity string
+	noSign   bool
 
 	store *versioning.Store
 }
@@ -90,6 +91,7 @@ Every change to a secret is one commit; reads come from committed objects only.`
 	pf.StringVarP(&a.dir, "directory", "C", "", "run as if gitseal was started in `DIR`")
 	pf.StringVar(&a.env, "env", "", "the environment (default: $GITSEAL_ENV, then the store's default)")
 	pf.StringVar(&a.identity, "identity", "", "identity `FILE` (age or OpenSSH private key); overrides GITSEAL_IDENTITY*")
+	pf.BoolVar(&a.noSign, "no-sign", false, "do not sign commits, even if git config asks for it (commit.gpgSign)")
 	root.AddCommand(
 		a.newInitCmd(),
 		a.newKeygenCmd(),
@@ -162,6 +164,7 @@ func (a *app) openStore() (*versioning.Store, error) {
 	s, err := versioning.Open(dir, versioning.Options{
 		Identity:   a.identitySource(),
 		Passphrase: a.getenv("GITSEAL_PASSPHRASE"),
+		NoSign:     a.noSign,
 		Now:        a.now,
 	})
 	if err != nil {

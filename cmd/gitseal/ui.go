@@ -110,6 +110,8 @@ func hintFor(err error) string {
 		return "create one with `gitseal keygen -o ~/.config/gitseal/identity`, or point GITSEAL_IDENTITY_FILE at yours"
 	case errors.Is(err, repo.ErrNoIdentity):
 		return "git config --global user.name \"Your Name\" && git config --global user.email you@example.com"
+	case errors.Is(err, repo.ErrSign):
+		return "check the signing setup (git config gpg.format, user.signingKey), or commit unsigned with `gitseal --no-sign ...`"
 	case errors.Is(err, repo.ErrDirtyPath):
 		return "commit or discard your edits to that file first (`git diff -- .gitseal` shows them)"
 	case errors.Is(err, versioning.ErrEnvNotFound):
