@@ -29,13 +29,15 @@ import (
 // Only the benchmarks set it, to show what durability costs.
 var fsyncWrites = true
 
-// durability says what gitseal fsyncs before making it visible. By default
-// it is everything it writes to the repository: loose objects, refs and the
-// index (git's core.fsync=added), since a secret change that a power loss
-// could turn into a ref to a truncated object is worth a few milliseconds.
-// A repository (or user) that sets core.fsync gets exactly the components it
-// names, as git does: loose-object, reference, index, or the aggregates
-// objects, committed, added, all and none, "-component" to remove one.
+// durability says what gitseal fsyncs before making it visible: exactly
+// what git itself would, so a gitseal commit is as durable as `git commit`
+// in the same repository. Unset, that is git's default: nothing gitseal
+// writes (git fsyncs only packs and their metadata; core.fsyncObjectFiles
+// adds loose objects). A repository (or user) that sets core.fsync gets
+// exactly the components it names, as git does: loose-object, reference,
+// index, or the aggregates objects, committed, added, all and none,
+// "-component" to remove one. Crash safety against a killed process does not
+// depend on it (the page cache survives the process); only power loss does.
 // Working-tree files are never fsynced (git does not either).
 type durability struct{ objects, refs, index bool }
 
@@ -43,13 +45,13 @@ func (r *Repo) durability() durability {
 	if !fsyncWrites {
 		return durability{}
 	}
-	v, ok := r.Config("core.fsync")
-	if !ok {
-		return durability{true, true, true}
-	}
 	var d durability
 	if b, ok := r.ConfigBool("core.fsyncObjectFiles"); ok && b {
 		d.objects = true
+	}
+	v, ok := r.Config("core.fsync")
+	if !ok {
+		return d
 	}
 	for _, c := range strings.Split(v, ",") {
 		c = strings.ToLower(strings.TrimSpace(c))

@@ -147,7 +147,8 @@ func TestDurabilityFollowsCoreFsync(t *testing.T) {
 		set  []string
 		want durability
 	}{
-		{nil, durability{true, true, true}}, // unset: everything gitseal writes
+		{nil, durability{}}, // unset: git's default, no fsync of loose objects, refs or the index
+		{[]string{"core.fsyncObjectFiles", "true"}, durability{objects: true}},
 		{[]string{"core.fsync", "none"}, durability{}},
 		{[]string{"core.fsync", "committed"}, durability{objects: true, refs: true}},
 		{[]string{"core.fsync", "committed,-reference,index"}, durability{objects: true, index: true}},
