@@ -49,26 +49,6 @@ import (
 	"time"
 )
 
-// Conditions of the write side that callers branch on (the read side's are
-// in doc.go).
-var (
-	// ErrNoIdentity: no author or committer name and email are configured.
-	ErrNoIdentity = errors.New("identity unknown")
-	// ErrLocked: another gitseal process holds the repository lock.
-	ErrLocked = errors.New("another gitseal process holds the repository lock")
-	// ErrRefChanged: a ref did not hold the value a compare-and-swap expected.
-	ErrRefChanged = errors.New("ref changed concurrently")
-	// ErrDirtyPath: a path to be written has uncommitted changes
-	// (see DirtyPathError).
-	ErrDirtyPath = errors.New("uncommitted changes")
-	// ErrGitLocked: a git lock file (index.lock, <ref>.lock) exists: a git
-	// process is running, or one died and left it.
-	ErrGitLocked = errors.New("git lock file exists")
-	// ErrIndexUnsupported: the index uses a feature gitseal does not update
-	// (split or sparse index).
-	ErrIndexUnsupported = errors.New("index format not supported")
-)
-
 // DirtyPathError reports a path that a commit would write while the user has
 // uncommitted changes to it. errors.Is(err, ErrDirtyPath) holds.
 type DirtyPathError struct {

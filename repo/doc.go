@@ -61,4 +61,19 @@ var (
 	ErrRevisionNotFound = errors.New("unknown revision")
 	// ErrPathNotFound: the path does not exist at that commit.
 	ErrPathNotFound = errors.New("path not found")
+	// ErrNoIdentity: no author or committer name and email are configured.
+	ErrNoIdentity = errors.New("identity unknown")
+	// ErrLocked: another gitseal process holds the repository lock.
+	ErrLocked = errors.New("another gitseal process holds the repository lock")
+	// ErrRefChanged: a ref did not hold the value a compare-and-swap expected.
+	ErrRefChanged = errors.New("ref changed concurrently")
+	// ErrDirtyPath: a path to be written has uncommitted changes
+	// (see DirtyPathError).
+	ErrDirtyPath = errors.New("uncommitted changes")
+	// ErrGitLocked: a git lock file (index.lock, <ref>.lock) exists: a git
+	// process is running, or one died and left it.
+	ErrGitLocked = errors.New("git lock file exists")
+	// ErrIndexUnsupported: the index uses a feature gitseal does not update
+	// (split or sparse index).
+	ErrIndexUnsupported = errors.New("index format not supported")
 )
