@@ -24,6 +24,7 @@ package versioning
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -433,7 +434,12 @@ func (s *Store) MergeSealed(repoPath string, base, ours, theirs []byte) (MergeRe
 	case hasBase && bytes.Equal(vB, vO):
 		value, fromOurs = vA, true
 	case hasBase:
-		return conflict("both branches changed the value")
+		reason := "both branches changed the value"
+		if !cB.dk.Equal(cA.dk) && cA.dk.Equal(cO.dk) {
+			// set --stage seals under HEAD's data key, not the merged one.
+			reason += "; theirs also changed the data key, so after committing the resolution run `gitseal reseal`"
+		}
+		return conflict(reason)
 	default:
 		return conflict("both branches added it with different values")
 	}
@@ -486,4 +492,107 @@ func conflictFile(sp sealedPath, reason string, base, ours, theirs []byte) []byt
 
 func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
+}
+
+// StaleFile is a sealed file at the branch tip that its environment's
+// current data key does not open.
+type StaleFile struct {
+	Env, Kind, Name string
+	// Opens reports that an older data key of the environment (from the
+	// history of the branches) opens it, so Reseal can seal it again.
+	Opens bool
+	// Conflict reports a committed merge conflict file (see IsConflict).
+	Conflict bool
+}
+
+// StaleFiles lists the sealed files at the branch tip that their
+// environment's current data key does not open. This is what a merge leaves
+// when one branch rotated the data key and the other added a secret (git
+// takes the added file as it is, sealed under the old key, without running
+// the merge driver), or when a conflict was resolved with `set --stage`
+// under the old key. Environments the caller cannot decrypt are skipped.
+func (s *Store) StaleFiles() ([]StaleFile, error) {
+	sn, err := s.Snapshot("")
+	if err != nil {
+		return nil, err
+	}
+	stale, _, err := s.staleFiles(sn, false)
+	return stale, err
+}
+
+// Reseal seals every stale file that an older data key of its environment
+// opens again under the current key, in one commit, and returns what it
+// resealed. Trust: it accepts the value such a file holds, as a merge does;
+// someone who held an old data key (a removed recipient with push access)
+// could have written that file, so look at the list before pushing.
+func (s *Store) Reseal(ctx context.Context, w WriteOptions) (Result, []StaleFile, error) {
+	var done []StaleFile
+	res, err := s.mutateStore(ctx, w, func(sn *Snapshot) ([]repo.Change, string, error) {
+		stale, changes, err := s.staleFiles(sn, true)
+		if err != nil {
+			return nil, "", err
+		}
+		for _, f := range stale {
+			if f.Opens {
+				done = append(done, f)
+			}
+		}
+		msg := message("reseal", fmt.Sprintf("reseal %d files under the current data keys", len(changes)), "", "")
+		return changes, msg, nil
+	})
+	return res, done, err
+}
+
+func (s *Store) staleFiles(sn *Snapshot, seal bool) ([]StaleFile, []repo.Change, error) {
+	envs, err := sn.Envs()
+	if err != nil {
+		return nil, nil, err
+	}
+	kf := s.newKeyFinder()
+	var stale []StaleFile
+	var changes []repo.Change
+	for _, name := range envs {
+		e, err := sn.Env(name)
+		if err != nil {
+			return nil, nil, err
+		}
+		dk, err := e.DataKey()
+		if err != nil {
+			continue // not ours to read
+		}
+		for _, kind := range []string{cipher.KindSecret, cipher.KindKeyring} {
+			names, p := e.Names, secretPath
+			if kind == cipher.KindKeyring {
+				names, p = e.KeyNames, keyPath
+			}
+			list, err := names()
+			if err != nil {
+				return nil, nil, err
+			}
+			for _, n := range list {
+				sealed, _, err := s.repo.FileAt(sn.commit, p(name, n))
+				if err != nil {
+					return nil, nil, err
+				}
+				if _, err := cipher.Open(dk, e.binding(kind, n), sealed); err == nil {
+					continue
+				}
+				f := StaleFile{Env: name, Kind: kind, Name: n, Conflict: IsConflict(sealed)}
+				if !f.Conflict {
+					if v, _, err := kf.open(name, kind, n, sealed); err == nil {
+						f.Opens = true
+						if seal {
+							again, err := cipher.Seal(dk, e.binding(kind, n), v)
+							if err != nil {
+								return nil, nil, err
+							}
+							changes = append(changes, repo.Change{Path: p(name, n), Data: again})
+						}
+					}
+				}
+				stale = append(stale, f)
+			}
+		}
+	}
+	return stale, changes, nil
 }

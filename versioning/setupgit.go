@@ -12,8 +12,10 @@ package versioning
 //     diff.gitseal.textconv, diff.gitseal.cachetextconv = false (a cached
 //     textconv would store decrypted values in refs/notes/textconv/gitseal),
 //     merge.gitseal.name and merge.gitseal.driver.
-//   - A pre-commit hook runs `gitseal scan --staged`. A hook already there
-//     is kept, renamed pre-commit.before-gitseal, and run first.
+//   - A pre-commit hook runs `gitseal scan --staged`; a post-merge hook
+//     runs `gitseal reseal --check`, which warns when a merge left a secret
+//     sealed under an older data key. A hook already there is kept, renamed
+//     NAME.before-gitseal, and run first.
 //
 // Running it again changes nothing.
 
@@ -43,19 +45,25 @@ var (
 
 const (
 	gitAttributesComment = "# gitseal setup-git: decrypted diffs and value merges of sealed files"
-	hookMarker           = "# gitseal pre-commit hook v1"
-	chainedHookName      = "pre-commit.before-gitseal"
-	preCommitHook        = `#!/bin/sh
-` + hookMarker + ` (written by gitseal setup-git)
-# Runs the pre-commit hook that was here before, if any, then refuses a
-# commit whose staged files hold the plaintext of a current secret.
-chained="$(dirname "$0")/` + chainedHookName + `"
-if [ -x "$chained" ]; then
-	"$chained" "$@" || exit $?
-fi
-exec gitseal scan --staged
-`
+	hookMarker           = "# gitseal %s hook v1"
 )
+
+// hookScript is a gitseal hook that runs the hook it replaced (kept as
+// NAME.before-gitseal) first, then body.
+func hookScript(name, purpose, body string) string {
+	return "#!/bin/sh\n" + fmt.Sprintf(hookMarker, name) + " (written by gitseal setup-git)\n" +
+		"# Runs the " + name + " hook that was here before, if any, then " + purpose + "\n" +
+		"chained=\"$(dirname \"$0\")/" + name + ".before-gitseal\"\n" +
+		"if [ -x \"$chained\" ]; then\n\t\"$chained\" \"$@\" || exit $?\nfi\n" + body
+}
+
+// The hooks setup-git installs.
+var gitHooks = []struct{ name, script string }{
+	{"pre-commit", hookScript("pre-commit", "refuses a commit whose staged\n# files hold the plaintext of a current secret.",
+		"exec gitseal scan --staged\n")},
+	{"post-merge", hookScript("post-merge", "warns about secrets the merge left\n# sealed under an older data key (a rotation on one branch, a secret added\n# on the other); `gitseal reseal` seals them again.",
+		"gitseal reseal --check >&2 || true\n")},
+}
 
 // GitSetupResult says what SetupGit did. Changes is empty when everything
 // was already in place.
@@ -66,9 +74,8 @@ type GitSetupResult struct {
 	// it was written (the user should commit it).
 	Attributes        string
 	AttributesChanged bool
-	// Hook is the pre-commit hook's path; Chained is the previous hook's new
-	// path when one was kept.
-	Hook, Chained string
+	// Hooks are the hooks' paths; Chained the previous hooks' new paths.
+	Hooks, Chained []string
 }
 
 // SetupGit installs the gitseal diff and merge drivers and the pre-commit
@@ -99,18 +106,23 @@ func (s *Store) SetupGit() (GitSetupResult, error) {
 		}
 	}
 	hooks := s.hooksDir()
-	res.Hook = filepath.Join(hooks, "pre-commit")
-	chained, changed, err := installHook(res.Hook)
-	if err != nil {
-		return res, fmt.Errorf("setup-git: installing %s: %w", res.Hook, err)
-	}
-	res.Chained = chained
-	if changed {
-		msg := "installed the pre-commit hook " + res.Hook
-		if chained != "" {
-			msg += " (the previous hook runs first, as " + filepath.Base(chained) + ")"
+	for _, h := range gitHooks {
+		p := filepath.Join(hooks, h.name)
+		chained, changed, err := installHook(p, h.name, h.script)
+		if err != nil {
+			return res, fmt.Errorf("setup-git: installing %s: %w", p, err)
 		}
-		res.Changes = append(res.Changes, msg)
+		res.Hooks = append(res.Hooks, p)
+		if chained != "" {
+			res.Chained = append(res.Chained, chained)
+		}
+		if changed {
+			msg := "installed the " + h.name + " hook " + p
+			if chained != "" {
+				msg += " (the previous hook runs first, as " + filepath.Base(chained) + ")"
+			}
+			res.Changes = append(res.Changes, msg)
+		}
 	}
 	return res, nil
 }
@@ -170,19 +182,19 @@ func ensureLines(path, comment string, want []string) (bool, error) {
 	return true, writeFileAtomic(path, out, mode)
 }
 
-// installHook writes the gitseal pre-commit hook at path, keeping a hook
-// already there as pre-commit.before-gitseal. It returns that file's path
-// when there is one.
-func installHook(path string) (chained string, changed bool, err error) {
-	chainedPath := filepath.Join(filepath.Dir(path), chainedHookName)
+// installHook writes the gitseal hook script at path, keeping a hook
+// already there as NAME.before-gitseal. It returns that file's path when
+// there is one.
+func installHook(path, name, script string) (chained string, changed bool, err error) {
+	chainedPath := path + ".before-gitseal"
 	if _, err := os.Lstat(chainedPath); err == nil {
 		chained = chainedPath
 	}
 	cur, err := os.ReadFile(path)
 	switch {
-	case err == nil && bytes.Equal(cur, []byte(preCommitHook)):
+	case err == nil && bytes.Equal(cur, []byte(script)):
 		return chained, false, nil
-	case err == nil && bytes.Contains(cur, []byte(hookMarker)):
+	case err == nil && bytes.Contains(cur, []byte(fmt.Sprintf(hookMarker, name))):
 		// An older gitseal hook: replaced, its chain kept.
 	case err == nil || isDanglingLink(path):
 		if chained != "" {
@@ -198,7 +210,7 @@ func installHook(path string) (chained string, changed bool, err error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return chained, false, err
 	}
-	return chained, true, writeFileAtomic(path, []byte(preCommitHook), 0o755)
+	return chained, true, writeFileAtomic(path, []byte(script), 0o755)
 }
 
 func isDanglingLink(path string) bool {

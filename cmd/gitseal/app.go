@@ -127,6 +127,7 @@ Every change to a secret is one commit; reads come from committed objects only.`
 		a.newScanCmd(),
 		a.newPushCmd(),
 		a.newFetchCmd(),
+		a.newResealCmd(),
 		a.newVersionCmd(),
 	)
 	return root

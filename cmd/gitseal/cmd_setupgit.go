@@ -20,7 +20,10 @@ func (a *app) newSetupGitCmd() *cobra.Command {
                    git merge merges secrets by value and never writes
                    plaintext
   pre-commit hook  gitseal scan --staged refuses a commit holding a current
-                   secret's plaintext; an existing hook is kept and runs first
+                   secret's plaintext
+  post-merge hook  gitseal reseal --check warns when a merge left a secret
+                   sealed under an older data key
+                   (an existing hook is kept and runs first)
 
 Only the repository's own config is written, never your global config.
 Running it again changes nothing.`,
