@@ -202,14 +202,17 @@ func objectHeader(t ObjectType, n int) []byte {
 	return append(b, 0)
 }
 
-// objectWriter writes a batch of loose objects: each to a temporary file,
-// then, in flush, all are fsynced and only then linked to their names.
+// objectWriter writes a batch of objects. They are kept in memory until
+// flush, which writes a small batch as loose objects (each to a temporary
+// file, all fsynced per durability, then linked to their names) and a batch
+// of packThreshold or more as one pack (packwrite.go).
 type objectWriter struct {
 	dir     string   // objects directory
 	j       *journal // registers temporary files, under the gitseal lock
 	sync    bool     // fsync objects before linking them
 	zw      *zlib.Writer
 	buf     bytes.Buffer
+	queued  []packObject
 	pending []pendingObject
 	seen    map[Hash]bool
 }
@@ -226,26 +229,33 @@ func (r *Repo) newObjectWriter() *objectWriter {
 }
 
 // write queues an object and returns its id. An object already stored
-// loose is not written again. (One stored only in a pack is written loose as
-// well: harmless, and cheaper than a pack lookup on this path.)
+// loose is not written again. (One stored only in a pack is written again:
+// harmless, and cheaper than a pack lookup on this path.)
 func (w *objectWriter) write(t ObjectType, data []byte) (Hash, error) {
 	id := hashObject(t, data)
 	if w.seen[id] {
 		return id, nil
 	}
 	w.seen[id] = true
+	w.queued = append(w.queued, packObject{id: id, t: t, data: data})
+	return id, nil
+}
+
+// writeLoose writes one queued object to a temporary loose file.
+func (w *objectWriter) writeLoose(o packObject) error {
+	id, t, data := o.id, o.t, o.data
 	hexID := id.String()
 	sub := filepath.Join(w.dir, hexID[:2])
 	final := filepath.Join(sub, hexID[2:])
 	if _, err := os.Lstat(final); err == nil {
-		return id, nil
+		return nil
 	}
 	var rnd [8]byte
 	rand.Read(rnd[:])
 	tmp := filepath.Join(sub, "tmp_obj_gitseal_"+hex.EncodeToString(rnd[:]))
 	if w.j != nil {
 		if err := w.j.add("tmp " + strconv.Quote(tmp)); err != nil {
-			return ZeroHash, err
+			return err
 		}
 	}
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o444)
@@ -255,7 +265,7 @@ func (w *objectWriter) write(t ObjectType, data []byte) (Hash, error) {
 		}
 	}
 	if err != nil {
-		return ZeroHash, fmt.Errorf("writing %s %s: %w", t, id.short(), err)
+		return fmt.Errorf("writing %s %s: %w", t, id.short(), err)
 	}
 	w.pending = append(w.pending, pendingObject{f: f, tmp: tmp, final: final})
 	// One compressor per batch: setting one up costs more than compressing
@@ -269,12 +279,12 @@ func (w *objectWriter) write(t ObjectType, data []byte) (Hash, error) {
 	w.zw.Write(objectHeader(t, len(data)))
 	w.zw.Write(data)
 	if err := w.zw.Close(); err != nil {
-		return ZeroHash, fmt.Errorf("writing %s %s: %w", t, id.short(), err)
+		return fmt.Errorf("writing %s %s: %w", t, id.short(), err)
 	}
 	if _, err := f.Write(w.buf.Bytes()); err != nil {
-		return ZeroHash, fmt.Errorf("writing %s %s: %w", t, id.short(), err)
+		return fmt.Errorf("writing %s %s: %w", t, id.short(), err)
 	}
-	return id, nil
+	return nil
 }
 
 // flush makes the batch durable (per durability) and visible. more are
@@ -282,6 +292,19 @@ func (w *objectWriter) write(t ObjectType, data []byte) (Hash, error) {
 // fsync commits the file system's journal for all of them, so the rest are
 // cheap, and a ref renamed after flush never points at a lost object.
 func (w *objectWriter) flush(more ...*os.File) error {
+	queued := w.queued
+	w.queued = nil
+	if len(queued) >= packThreshold {
+		if err := writePack(w.dir, queued, w.sync, w.j); err != nil {
+			return err
+		}
+	} else {
+		for _, o := range queued {
+			if err := w.writeLoose(o); err != nil {
+				return err
+			}
+		}
+	}
 	for _, p := range w.pending {
 		if !w.sync {
 			break
