@@ -269,7 +269,7 @@ func TestRevocation(t *testing.T) {
 	if _, _, err := s.RecipientRemove(ctx, "", carol.pub.Fingerprint(), RekeyOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := s.RecipientRemove(ctx, "", alice.pub.Key, RekeyOptions{}); !errors.Is(err, ErrInvalid) {
+	if _, _, err := s.RecipientRemove(ctx, "", alice.pub.Key, RekeyOptions{}); !errors.Is(err, ErrRefused) {
 		t.Fatalf("removing the last recipient: %v", err)
 	}
 }
