@@ -409,6 +409,16 @@ func looksLikeKeyLine(line string) bool {
 	return false
 }
 
+// SignatureKey returns the fingerprint of the key an armored SSHSIG names,
+// without verifying anything: for display only.
+func SignatureKey(armored []byte) (string, error) {
+	s, err := parseArmoredSignature(armored)
+	if err != nil {
+		return "", err
+	}
+	return ssh.FingerprintSHA256(s.pub), nil
+}
+
 // Verify checks an armored SSHSIG over message for namespace, and that a
 // trusted key made it; it returns that key's fingerprint. Any failure wraps
 // ErrUntrusted.

@@ -2,12 +2,15 @@ package cipher
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"golang.org/x/crypto/ssh"
 )
 
 // sgKey makes an SSH key pair with ssh-keygen and returns the private key
@@ -223,4 +226,64 @@ func FuzzParseSSHSig(f *testing.F) {
 		var k *TrustedKeys
 		k.Verify("n", nil, data) // must not panic
 	})
+}
+
+// The worked example of publish/FORMAT.md §6: an ed25519 key whose seed is
+// the bytes 0..31 signs a publish message; ed25519 is deterministic, so the
+// armored signature is fixed. `ssh-keygen -Y verify` accepts it.
+const (
+	katMessage = "gitseal-signed-publish v1\nstore 00112233445566778899aabbccddeeff\ngitseal-publish v1\nenv production\n" +
+		"action publish\ncommit 3f2a1c95d0b4e8a7c6f1e2d3b4a5968778695a4b\nprevious -\n" +
+		"publisher Ada Lovelace <ada@example.com>\ntime 2024-05-01T12:00:00Z\nseq 1\n"
+	katPublic    = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAOhB7/zzhC+HXDdGOdLwJln5NYwm6UNXx3chmQSVTG4"
+	katSignature = `-----BEGIN SSH SIGNATURE-----
+U1NIU0lHAAAAAQAAADMAAAALc3NoLWVkMjU1MTkAAAAgA6EHv/POEL4dcN0Y50vAmWfk1j
+CbpQ1fHdyGZBJVMbgAAAAPZ2l0c2VhbC1wdWJsaXNoAAAAAAAAAAZzaGE1MTIAAABTAAAA
+C3NzaC1lZDI1NTE5AAAAQMFdLJOVK5kopnzaRb8En7DAiQeSZyV1jv+OUz1W6uX2ghyK/x
+/zUbIsF/KXXnSotSeYldORG29pTkzUVikGXgg=
+-----END SSH SIGNATURE-----
+`
+)
+
+func TestSignKnownAnswer(t *testing.T) {
+	seed := make([]byte, ed25519.SeedSize)
+	for i := range seed {
+		seed[i] = byte(i)
+	}
+	ss, err := ssh.NewSignerFromKey(ed25519.NewKeyFromSeed(seed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Signer{signer: ss, source: "known answer"}
+	if s.PublicKey() != katPublic {
+		t.Fatalf("public key %s", s.PublicKey())
+	}
+	sig, err := s.Sign("gitseal-publish", []byte(katMessage))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(sig) != katSignature {
+		t.Fatalf("signature:\n%s\nwant:\n%s", sig, katSignature)
+	}
+	keys, err := ParseTrustedKeys([]byte(katPublic), "kat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fp, err := keys.Verify("gitseal-publish", []byte(katMessage), []byte(katSignature)); err != nil || fp != "SHA256:lbmsoA0yIEcEiVDRnMWuzm+nV+3ZEEpVIURqFoeSspg" {
+		t.Fatalf("Verify = %q, %v", fp, err)
+	}
+	// Negative vectors: each must fail at the signature check.
+	for name, msg := range map[string]string{
+		"other store":  strings.Replace(katMessage, "store 0011", "store 0111", 1),
+		"other commit": strings.Replace(katMessage, "commit 3f2a", "commit 3f2b", 1),
+		"no store":     strings.Replace(katMessage, "store 00112233445566778899aabbccddeeff\n", "", 1),
+		"record only":  strings.SplitN(katMessage, "\n", 3)[2],
+	} {
+		if _, err := keys.Verify("gitseal-publish", []byte(msg), []byte(katSignature)); !errors.Is(err, ErrUntrusted) || !strings.Contains(err.Error(), "does not match") {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if fp, err := SignatureKey([]byte(katSignature)); err != nil || fp != s.Fingerprint() {
+		t.Errorf("SignatureKey = %q, %v", fp, err)
+	}
 }

@@ -90,6 +90,14 @@ func WriteBundle(w io.Writer, r *repo.Repo, o BundleOptions) (BundleInfo, error)
 	if err := collect(r, c, versioning.EnvDir(env), files); err != nil {
 		return BundleInfo{}, fmt.Errorf("bundle %s: %w", env, err)
 	}
+	if rec, ok, err := recordOf(r, env, c); err != nil {
+		return BundleInfo{}, fmt.Errorf("bundle %s: %w", env, err)
+	} else if ok {
+		files[bundleRecord] = rec.Marshal()
+		if rec.Signature != nil {
+			files[bundleSignature] = rec.Signature
+		}
+	}
 	s := &Secrets{src: &repoSource{r: r, commit: c}, env: env, storeID: id, commit: c,
 		identity: o.Identity, passphrase: o.Passphrase}
 	dk, err := s.dataKey()
@@ -107,6 +115,20 @@ func WriteBundle(w io.Writer, r *repo.Repo, o BundleOptions) (BundleInfo, error)
 		return BundleInfo{}, fmt.Errorf("bundle %s: %w", env, err)
 	}
 	return info, nil
+}
+
+// recordOf finds the newest publish record of env that pins c, if any.
+func recordOf(r *repo.Repo, env string, c repo.Hash) (Record, bool, error) {
+	recs, err := History(r, env)
+	if err != nil {
+		return Record{}, false, err
+	}
+	for _, rec := range recs {
+		if rec.Action == ActionPublish && rec.Commit == c {
+			return rec, true, nil
+		}
+	}
+	return Record{}, false, nil
 }
 
 // collect adds every regular file under dir at c to files.
@@ -230,9 +252,10 @@ func parseBundle(data []byte) (BundleInfo, map[string][]byte, []byte, []byte, er
 	return info, files, body, seal, nil
 }
 
-// bundlePathOK: store.json, or a clean path inside the environment's directory.
+// bundlePathOK: store.json, the publish record and its signature, or a
+// clean path inside the environment's directory.
 func bundlePathOK(env, p string) bool {
-	if p == versioning.StorePath {
+	if p == versioning.StorePath || p == bundleRecord || p == bundleSignature {
 		return true
 	}
 	return strings.HasPrefix(p, versioning.EnvDir(env)+"/") && path.Clean(p) == p && !strings.Contains(p, "/.")
@@ -271,6 +294,10 @@ func readBundleFile(file string) ([]byte, error) {
 // openBundle opens a bundle: it checks the structure, unwraps the data key
 // and checks the seal before anything is returned.
 func openBundle(o Options) (*Secrets, error) {
+	keys, err := trustedKeys(o)
+	if err != nil {
+		return nil, err
+	}
 	data, err := readBundleFile(o.Bundle)
 	if err != nil {
 		return nil, err
@@ -312,6 +339,31 @@ func openBundle(o Options) (*Secrets, error) {
 	if st.ID != info.StoreID {
 		return nil, fmt.Errorf("reading bundle %s: header and store.json disagree on the store id: %w", o.Bundle, cipher.ErrSecret)
 	}
+	if keys != nil {
+		if err := verifyBundleTrust(files, info, keys); err != nil {
+			return nil, fmt.Errorf("reading bundle %s: %w", o.Bundle, err)
+		}
+	}
 	s.names, _ = s.src.dir(versioning.SecretsDir(info.Env))
 	return s, nil
+}
+
+// verifyBundleTrust checks the publish record a bundle carries, as
+// verifyTrust checks a repository's (the bundle's seal already proved the
+// bytes are the ones bundled).
+func verifyBundleTrust(files map[string][]byte, info BundleInfo, keys *cipher.TrustedKeys) error {
+	data, ok := files[bundleRecord]
+	if !ok {
+		return fmt.Errorf("refusing %s at %s (from bundle): trusted publishers are set, and the bundle carries no publish record (bundle a signed publish: `gitseal publish --sign`, then `gitseal bundle`): %w",
+			info.Env, info.Commit.String()[:7], cipher.ErrUntrusted)
+	}
+	rec, err := ParseRecord(data)
+	if err != nil {
+		return fmt.Errorf("%v: %w", err, cipher.ErrUntrusted)
+	}
+	rec.Signature = files[bundleSignature]
+	if err := checkRecord(rec, info.Env, info.StoreID, info.Commit, keys); err != nil {
+		return fmt.Errorf("refusing %s at %s (from bundle): %w", info.Env, info.Commit.String()[:7], err)
+	}
+	return nil
 }

@@ -47,6 +47,13 @@ type Options struct {
 	// memory (see FORMAT.md §5). Ref may then be a commit id or a ref name
 	// of the remote. Dir is not read.
 	Remote string
+	// TrustedPublishers, when set, are SSH public keys (authorized_keys or
+	// allowed_signers lines), or paths of files of them: the commit read
+	// must then have a publish record signed by one of them (FORMAT.md
+	// §6), or Open fails with an error wrapping cipher.ErrUntrusted. Empty
+	// means GITSEAL_TRUST (one key or file per line); both empty, no
+	// signature is required.
+	TrustedPublishers []string
 	// Identity says where to find the identity that unwraps the data key.
 	Identity cipher.IdentitySource
 	// Passphrase, when set, unlocks the environment's passphrase recipient.
@@ -109,6 +116,10 @@ func Open(ctx context.Context, o Options) (*Secrets, error) {
 }
 
 func openRepo(r *repo.Repo, o Options) (*Secrets, error) {
+	keys, err := trustedKeys(o)
+	if err != nil {
+		return nil, err
+	}
 	res, err := Resolve(r, ResolveOptions{Env: o.Env, Ref: o.Ref, PinFile: o.PinFile, Getenv: o.Getenv})
 	if err != nil {
 		return nil, err
@@ -119,6 +130,15 @@ func openRepo(r *repo.Repo, o Options) (*Secrets, error) {
 	}
 	if res.StoreID != "" && res.StoreID != id {
 		return nil, fmt.Errorf("the pin file was written for store %s, but this repository's store is %s", res.StoreID, id)
+	}
+	if keys != nil {
+		tip, err := current(r, HistoryRef(res.Env))
+		if err != nil {
+			return nil, err
+		}
+		if err := verifyTrust(r, tip, res.Env, id, res.Commit, res.From, keys, true); err != nil {
+			return nil, err
+		}
 	}
 	src := &repoSource{r: r, commit: res.Commit}
 	s := &Secrets{src: src, env: res.Env, storeID: id, commit: res.Commit, from: res.From,

@@ -106,6 +106,13 @@ type PublishResult struct {
 // commit without env, one wrapping versioning.ErrEnvNotFound; in both cases
 // nothing is written.
 func Publish(ctx context.Context, r *repo.Repo, env, rev string) (PublishResult, error) {
+	return PublishSigned(ctx, r, env, rev, nil)
+}
+
+// PublishSigned is Publish with the record signed by signer (nil: not
+// signed). The signature (FORMAT.md §6) is stored next to the record, so a
+// runtime that trusts signer's key reads this pin.
+func PublishSigned(ctx context.Context, r *repo.Repo, env, rev string, signer *cipher.Signer) (PublishResult, error) {
 	if err := validEnv(env); err != nil {
 		return PublishResult{}, err
 	}
@@ -120,7 +127,7 @@ func Publish(ctx context.Context, r *repo.Repo, env, rev string) (PublishResult,
 	if err != nil {
 		return PublishResult{}, fmt.Errorf("publish %s: %w", env, err)
 	}
-	rec, err := record(ctx, r, env, ActionPublish, c)
+	rec, err := record(ctx, r, env, ActionPublish, c, id, signer)
 	if err != nil {
 		return PublishResult{}, err
 	}
@@ -133,10 +140,10 @@ func Unpublish(ctx context.Context, r *repo.Repo, env string) (Record, error) {
 	if err := validEnv(env); err != nil {
 		return Record{}, err
 	}
-	return record(ctx, r, env, ActionUnpublish, repo.ZeroHash)
+	return record(ctx, r, env, ActionUnpublish, repo.ZeroHash, "", nil)
 }
 
-func record(ctx context.Context, r *repo.Repo, env, action string, c repo.Hash) (Record, error) {
+func record(ctx context.Context, r *repo.Repo, env, action string, c repo.Hash, storeID string, signer *cipher.Signer) (Record, error) {
 	lock, err := r.Lock(ctx)
 	if err != nil {
 		return Record{}, err
@@ -176,7 +183,21 @@ func record(ctx context.Context, r *repo.Repo, env, action string, c repo.Hash) 
 	if !c.IsZero() {
 		msg += "Gitseal-Commit: " + c.String() + "\n"
 	}
-	recCommit, err := r.CommitOnRef(ctx, histRef, []repo.Change{{Path: recordFile, Data: rec.Marshal()}}, msg)
+	changes := []repo.Change{{Path: recordFile, Data: rec.Marshal()}}
+	if signer != nil {
+		sig, err := signer.Sign(signNamespace, signedMessage(storeID, rec.Marshal()))
+		if err != nil {
+			return Record{}, fmt.Errorf("%s %s: %w", action, env, err)
+		}
+		changes = append(changes, repo.Change{Path: signatureFile, Data: sig})
+		msg += "Gitseal-Signed-By: " + signer.Fingerprint() + "\n"
+		rec.Signature = sig
+	} else {
+		// The tree is the previous record's with changes applied: an
+		// unsigned record must not inherit the previous signature.
+		changes = append(changes, repo.Change{Path: signatureFile, Delete: true})
+	}
+	recCommit, err := r.CommitOnRef(ctx, histRef, changes, msg)
 	if err != nil {
 		return Record{}, fmt.Errorf("%s %s: recording: %w", action, env, err)
 	}
@@ -201,6 +222,11 @@ func readRecord(r objectReader, c repo.Hash) (Record, error) {
 		return Record{}, fmt.Errorf("%s: %w", c.String()[:7], err)
 	}
 	rec.RecordCommit = c
+	if sig, _, err := r.FileAt(c, signatureFile); err == nil {
+		rec.Signature = sig
+	} else if !errors.Is(err, repo.ErrPathNotFound) {
+		return Record{}, fmt.Errorf("reading publish signature %s: %w", c.String()[:7], err)
+	}
 	return rec, nil
 }
 

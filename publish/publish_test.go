@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -225,7 +226,7 @@ func TestRecordAndPinFileFormats(t *testing.T) {
 		t.Fatalf("record:\n%s\nwant:\n%s", data, want)
 	}
 	got, err := ParseRecord(data)
-	if err != nil || got != rec {
+	if err != nil || !reflect.DeepEqual(got, rec) {
 		t.Fatalf("round trip: %+v, %v", got, err)
 	}
 	for _, bad := range []string{

@@ -47,6 +47,9 @@ type Record struct {
 	// RecordCommit is the commit on the publish ref that holds this entry;
 	// set when read from history, not part of the record's bytes.
 	RecordCommit repo.Hash
+	// Signature is the armored SSH signature stored next to the record
+	// (FORMAT.md §6), nil when unsigned; not part of the record's bytes.
+	Signature []byte
 }
 
 func hashOrDash(h repo.Hash) string {

@@ -67,9 +67,17 @@ func openRemote(ctx context.Context, o Options) (*Secrets, error) {
 			pin, env, from = &p, p.Env, FromPinFile
 		}
 	}
-	var commit repo.Hash
+	keys, err := trustedKeys(o)
+	if err != nil {
+		return nil, err
+	}
+	var commit, hist repo.Hash
 	pick := func(refs map[string]repo.Hash) ([]repo.Hash, error) {
 		var err error
+		if env == "" && rev == "" && refs["HEAD"].IsZero() {
+			// No HEAD to read the store's default from: the usual default.
+			env = versioning.DefaultEnv
+		}
 		switch {
 		case rev != "":
 			if commit, err = remoteRev(refs, nil, rev); err != nil {
@@ -87,7 +95,14 @@ func openRemote(ctx context.Context, o Options) (*Secrets, error) {
 				return nil, fmt.Errorf("the remote has no HEAD and %s is not published there: %w", orDefault(env), versioning.ErrNoStore)
 			}
 		}
-		return []repo.Hash{commit}, nil
+		wants := []repo.Hash{commit}
+		if keys != nil && env != "" {
+			// The newest publish record, for the signature check.
+			if hist = refs[HistoryRef(env)]; !hist.IsZero() {
+				wants = append(wants, hist)
+			}
+		}
+		return wants, nil
 	}
 	objs, err := repo.FetchCommits(ctx, o.Remote, pick)
 	if err != nil {
@@ -97,12 +112,11 @@ func openRemote(ctx context.Context, o Options) (*Secrets, error) {
 		// Only the store at the commit read knows its default environment;
 		// when that environment is published, its pin is what to read.
 		env = defaultEnvAt(objs, commit)
-		if from == FromHead {
-			if p := objs.Refs()[PinRef(env)]; !p.IsZero() {
-				from = FromPin
-				if objs, err = repo.FetchCommits(ctx, o.Remote, pick); err != nil {
-					return nil, err
-				}
+		// Fetch again, now that env is known, if its pin is what to read
+		// or its publish record must be checked.
+		if (from == FromHead && !objs.Refs()[PinRef(env)].IsZero()) || keys != nil {
+			if objs, err = repo.FetchCommits(ctx, o.Remote, pick); err != nil {
+				return nil, err
 			}
 		}
 	}
@@ -115,6 +129,11 @@ func openRemote(ctx context.Context, o Options) (*Secrets, error) {
 	}
 	if pin != nil && pin.StoreID != id {
 		return nil, fmt.Errorf("the pin file was written for store %s, but the remote's store is %s", pin.StoreID, id)
+	}
+	if keys != nil {
+		if err := verifyTrust(objs, hist, env, id, commit, from, keys, false); err != nil {
+			return nil, fmt.Errorf("%w (on %s)", err, o.Remote)
+		}
 	}
 	src := &repoSource{r: objs, commit: commit}
 	s := &Secrets{src: src, env: env, storeID: id, commit: commit, from: from,

@@ -1,16 +1,22 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/gitseal/gitseal/cipher"
 	"github.com/gitseal/gitseal/publish"
 	"github.com/gitseal/gitseal/repo"
 )
 
-type publishOptions struct{ pinFile string }
+type publishOptions struct {
+	pinFile    string
+	sign       bool
+	signingKey string
+}
 
 func (a *app) newPublishCmd() *cobra.Command {
 	var o publishOptions
@@ -22,10 +28,17 @@ then on, runtime reads (run, export, the Go loader) see ENV's secrets as they
 were at that commit, whatever the branch says, until the next publish. Every
 publish is recorded (who, when, which commit, the previous pin) as a commit on
 refs/gitseal/publish/ENV; ` + "`gitseal pins --history ENV`" + ` lists them, and
-` + "`gitseal push`" + ` carries them to a remote. It prints the pinned commit id.`,
+` + "`gitseal push`" + ` carries them to a remote. It prints the pinned commit id.
+
+--sign signs the publish record with an SSH key (--signing-key FILE, else
+$GITSEAL_SIGNING_KEY (the key text), $GITSEAL_SIGNING_KEY_FILE, ~/.ssh/id_ed25519,
+~/.ssh/id_rsa). A runtime given trusted publisher keys ($GITSEAL_TRUST) reads
+only pins that one of those keys signed, so pushing to the repository is not
+enough to move production.`,
 		Example: `  gitseal publish production
   gitseal publish production v1.4.0 --pin-file build/gitseal.pin
-  gitseal publish staging HEAD~2`,
+  gitseal publish staging HEAD~2
+  gitseal publish production --sign --signing-key ~/.ssh/release_ed25519`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) < 1 || len(args) > 2 {
 				return usagef("publish takes ENV and an optional REV (got %d arguments); see `gitseal publish --help`", len(args))
@@ -41,7 +54,28 @@ refs/gitseal/publish/ENV; ` + "`gitseal pins --history ENV`" + ` lists them, and
 		},
 	}
 	cmd.Flags().StringVar(&o.pinFile, "pin-file", "", "also write a pin file to `FILE` (for a build; read with GITSEAL_PIN_FILE)")
+	cmd.Flags().BoolVar(&o.sign, "sign", false, "sign the publish record with an SSH key")
+	cmd.Flags().StringVar(&o.signingKey, "signing-key", "", "sign with the SSH private key in `FILE` (implies --sign)")
 	return cmd
+}
+
+// signer loads the key publish --sign signs with, asking for a protected
+// key's passphrase only on a terminal.
+func (a *app) signer(file string) (*cipher.Signer, error) {
+	src := cipher.SignerSource{File: file, Getenv: a.getenv, HomeDir: a.homeDir()}
+	if a.stdinIsTerminal() {
+		src.Passphrase = func(path string) ([]byte, error) {
+			fmt.Fprintf(a.stderr, "Passphrase for %s (input hidden): ", path)
+			p, err := a.readPassword()
+			fmt.Fprintln(a.stderr)
+			return p, err
+		}
+	}
+	s, err := cipher.LoadSigner(src)
+	if errors.Is(err, cipher.ErrNoSigningKey) {
+		return nil, withHint(err, "make one with `ssh-keygen -t ed25519`, or name yours with --signing-key FILE")
+	}
+	return s, err
 }
 
 func (a *app) runPublish(cmd *cobra.Command, env, rev string, o publishOptions) error {
@@ -49,7 +83,13 @@ func (a *app) runPublish(cmd *cobra.Command, env, rev string, o publishOptions) 
 	if err != nil {
 		return err
 	}
-	res, err := publish.Publish(cmd.Context(), s.Repo(), env, rev)
+	var signer *cipher.Signer
+	if o.sign || o.signingKey != "" {
+		if signer, err = a.signer(o.signingKey); err != nil {
+			return err
+		}
+	}
+	res, err := publish.PublishSigned(cmd.Context(), s.Repo(), env, rev, signer)
 	if err != nil {
 		return err
 	}
@@ -63,6 +103,9 @@ func (a *app) runPublish(cmd *cobra.Command, env, rev string, o publishOptions) 
 		was = "was " + short(res.Previous)
 	}
 	a.infof("published %s at %s (%s)", env, short(res.Commit), was)
+	if signer != nil {
+		a.infof("signed by %s (%s)", signer.Fingerprint(), signer.Source())
+	}
 	fmt.Fprintln(a.stdout, res.Commit)
 	return nil
 }
@@ -124,11 +167,21 @@ type recordJSON struct {
 	Time         time.Time `json:"time"`
 	Seq          int       `json:"seq"`
 	RecordCommit string    `json:"record_commit"`
+	// SignedBy is the fingerprint of the key in the record's signature, not
+	// verified here (the runtime verifies against GITSEAL_TRUST).
+	SignedBy string `json:"signed_by,omitempty"`
 }
 
 func toJSON(r publish.Record) recordJSON {
-	return recordJSON{Env: r.Env, Action: r.Action, Commit: hexOrEmpty(r.Commit), Previous: hexOrEmpty(r.Previous),
+	j := recordJSON{Env: r.Env, Action: r.Action, Commit: hexOrEmpty(r.Commit), Previous: hexOrEmpty(r.Previous),
 		Publisher: r.Publisher, Time: r.Time, Seq: r.Seq, RecordCommit: hexOrEmpty(r.RecordCommit)}
+	if r.Signature != nil {
+		j.SignedBy, _ = cipher.SignatureKey(r.Signature)
+		if j.SignedBy == "" {
+			j.SignedBy = "unreadable"
+		}
+	}
+	return j
 }
 
 func (a *app) runPins(o pinsOptions) error {

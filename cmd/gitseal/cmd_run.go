@@ -54,7 +54,10 @@ func (a *app) newRunCmd() *cobra.Command {
 loader: --at REV, $GITSEAL_REF, --pin-file or $GITSEAL_PIN_FILE, the pin
 (refs/gitseal/pins/ENV), then HEAD; or from a bundle with --bundle; or from a
 git remote with --remote URL, with no clone (only the chosen commit's objects
-are fetched, into memory; --at then names a commit or a ref of the remote). Uncommitted
+are fetched, into memory; --at then names a commit or a ref of the remote).
+With $GITSEAL_TRUST (SSH public keys, or files of them, one per line) only a
+commit whose publish record a trusted key signed (publish --sign) is read;
+anything else exits 4. Uncommitted
 edits are never read. GITSEAL_IDENTITY and GITSEAL_PASSPHRASE are removed from
 CMD's environment. SIGINT, SIGTERM, SIGHUP and SIGQUIT are passed to CMD, and
 run exits with CMD's exit code (128+N when CMD is killed by signal N).
