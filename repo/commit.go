@@ -845,8 +845,35 @@ func (w *worktreeUpdate) check(stage bool) error {
 }
 
 // apply writes the working-tree files, then the index (invariant 3).
+//
+// A file that exists with the mode it keeps is overwritten in place rather
+// than replaced by a renamed temporary file: creating a file costs about a
+// millisecond on the file systems measured here, truncating one a quarter of
+// that, and a re-key writes every secret's file. An in-place write killed
+// half way leaves a torn file, so the paths are first recorded in the
+// journal ("torn"), and recovery brings a recorded path that holds neither
+// the old nor the new content to the new content.
 func (w *worktreeUpdate) apply() error {
 	j := w.r.heldJournal()
+	inPlace := map[string]bool{}
+	var torn strings.Builder
+	for _, pc := range w.changes {
+		if !pc.writeFile || pc.delete || pc.old.mode != pc.new.mode || !pc.old.present() {
+			continue
+		}
+		full := filepath.Join(w.workTree, filepath.FromSlash(pc.path))
+		if fi, err := os.Lstat(full); err == nil && fi.Mode().IsRegular() {
+			inPlace[pc.path] = true
+			torn.WriteString("torn " + strconv.Quote(pc.path) + "\n")
+		}
+	}
+	if j != nil && torn.Len() > 0 {
+		if err := j.add(torn.String()); err != nil {
+			return err
+		}
+	} else if j == nil {
+		clear(inPlace)
+	}
 	var idx []indexChange
 	for _, pc := range w.changes {
 		full := filepath.Join(w.workTree, filepath.FromSlash(pc.path))
@@ -856,6 +883,10 @@ func (w *worktreeUpdate) apply() error {
 					return fmt.Errorf("removing %s: %w", pc.path, err)
 				}
 				removeEmptyParents(filepath.Dir(full), w.workTree)
+			} else if inPlace[pc.path] {
+				if err := overwriteFile(full, pc.data); err != nil {
+					return fmt.Errorf("writing %s: %w", pc.path, err)
+				}
 			} else if err := writeWorktreeFile(full, pc.data, pc.new.mode, j); err != nil {
 				return fmt.Errorf("writing %s: %w", pc.path, err)
 			}
@@ -901,6 +932,20 @@ func (w *worktreeUpdate) apply() error {
 		return fmt.Errorf("writing index: %w", err)
 	}
 	return nil
+}
+
+// overwriteFile writes data over an existing file, in place.
+func overwriteFile(full string, data []byte) error {
+	f, err := os.OpenFile(full, os.O_WRONLY|os.O_TRUNC, 0)
+	if err != nil {
+		return err
+	}
+	hook("mid-overwrite") // the file is torn: truncated, not yet written
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // writeWorktreeFile replaces a working-tree file by renaming a complete

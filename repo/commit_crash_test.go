@@ -173,7 +173,9 @@ func TestCommitChangesRecoversAtEachPoint(t *testing.T) {
 	}{
 		{"before-ref", false, false},
 		{"after-ref", false, true},
+		{"mid-overwrite", false, true},
 		{"after-files", false, true},
+		{"mid-overwrite", true, true},
 		{"after-files", true, true},
 	} {
 		name := tc.at

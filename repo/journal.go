@@ -15,6 +15,7 @@ package repo
 //	commit "REF" OLD NEW "GITDIR" "WORKTREE"
 //	stage - OLD 0000… "GITDIR" "WORKTREE"
 //	path OLDMODE OLDID NEWMODE NEWID "PATH"
+//	torn "PATH"                      a working-tree file about to be overwritten in place
 //
 // A commit (or stage) record and its path records are appended in one write,
 // after the new objects are durable and before the ref moves; the path
@@ -26,7 +27,9 @@ package repo
 //  2. for a commit record whose worktree HEAD now resolves to NEW (the ref
 //     moved but the index and working tree may lag behind), or a stage record
 //     whose HEAD is still OLD: brings every path whose working-tree file
-//     still holds the OLD content, and every index entry still at OLD, to NEW.
+//     still holds the OLD content (or, for a torn record, anything but the
+//     NEW content: the write was cut short), and every index entry still at
+//     OLD, to NEW.
 //     Anything else — the user's own later edits, a HEAD the user has moved
 //     since — is left alone. Recovery is idempotent, so a recovery that is
 //     itself killed is simply run again;
@@ -104,6 +107,7 @@ type journalBlock struct {
 	gitDir   string
 	workTree string
 	paths    []journalPath
+	torn     map[string]bool // paths whose working-tree file may be half written
 }
 
 type journalPath struct {
@@ -196,6 +200,12 @@ func (r *Repo) recoverJournal(j *journal) error {
 			if err1 == nil && err2 == nil {
 				blocks = append(blocks, b)
 			}
+		case f[0] == "torn" && len(f) == 2 && len(blocks) > 0:
+			b := blocks[len(blocks)-1]
+			if b.torn == nil {
+				b.torn = map[string]bool{}
+			}
+			b.torn[f[1]] = true
 		case f[0] == "path" && len(f) == 6 && len(blocks) > 0:
 			var p journalPath
 			om, err1 := strconv.ParseUint(f[1], 8, 32)
@@ -276,7 +286,7 @@ func (r *Repo) rollForward(b *journalBlock) error {
 			return err
 		}
 		is := wt.indexState(pc)
-		pc.writeFile = ws.isOld && !ws.isNew && !is.skipWorktree
+		pc.writeFile = (ws.isOld || b.torn[pc.path]) && !ws.isNew && !is.skipWorktree
 		pc.fileIsNew = ws.isNew
 		pc.setIndex = is.isOld && !is.isNew
 		pc.xflags = is.xflags
