@@ -88,10 +88,6 @@ const (
 
 var revealActions = map[string]bool{RevealGet: true, RevealExport: true, RevealKeyExport: true, RevealHistory: true, RevealRun: true, RevealDiff: true}
 
-// ErrAuditTampered is wrapped by VerifyAudit's error when the log was
-// rewritten or truncated, or an entry is malformed.
-var ErrAuditTampered = errors.New("audit log failed verification")
-
 // AuditEvent is one reveal.
 type AuditEvent struct {
 	// Action is one of the Reveal* constants.

@@ -14,9 +14,6 @@ import (
 // writes it).
 func PinRef(env string) string { return "refs/gitseal/pins/" + env }
 
-// ErrPublished: the environment is pinned by a publish; removing it needs force.
-var ErrPublished = errors.New("environment is published")
-
 // mutateStore is mutate for changes that are not confined to one existing
 // environment: fn sees the store at the branch tip, under the lock.
 func (s *Store) mutateStore(ctx context.Context, w WriteOptions, fn func(sn *Snapshot) ([]repo.Change, string, error)) (Result, error) {

@@ -42,10 +42,6 @@ import (
 	"github.com/gitseal/gitseal/repo"
 )
 
-// ErrConflict is wrapped by a read of a secret whose committed file is an
-// unresolved merge conflict left by the merge driver.
-var ErrConflict = errors.New("unresolved merge conflict")
-
 const conflictTag = "gitseal:conflict:v1"
 
 // IsConflict reports whether a secret or key file is a merge conflict

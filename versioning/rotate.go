@@ -2,7 +2,6 @@ package versioning
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/gitseal/gitseal/cipher"
@@ -22,11 +21,6 @@ type RekeyOptions struct {
 	Progress func(done, total int)
 	WriteOptions
 }
-
-// ErrPassphraseNeeded: the environment has a passphrase recipient, and
-// re-keying it needs the passphrase (Options.Passphrase) to wrap the new data
-// key for it too.
-var ErrPassphraseNeeded = errors.New("passphrase needed")
 
 // reseal opens every secret and keyring of src and seals it for environment
 // dst under dk. Every output file is a fresh ciphertext: a new key, a new

@@ -32,6 +32,19 @@ var (
 	// state gitseal does not allow (no recipient left, no default
 	// environment); nothing was written.
 	ErrRefused = errors.New("refused")
+	// ErrPublished: the environment is pinned by a publish; removing it
+	// needs force.
+	ErrPublished = errors.New("environment is published")
+	// ErrPassphraseNeeded: the environment has a passphrase recipient, and
+	// re-keying it needs the passphrase (Options.Passphrase) to wrap the new
+	// data key for it too.
+	ErrPassphraseNeeded = errors.New("passphrase needed")
+	// ErrAuditTampered is wrapped by VerifyAudit's error when the log was
+	// rewritten or truncated, or an entry is malformed.
+	ErrAuditTampered = errors.New("audit log failed verification")
+	// ErrConflict is wrapped by a read of a secret whose committed file is
+	// an unresolved merge conflict left by the merge driver.
+	ErrConflict = errors.New("unresolved merge conflict")
 )
 
 // Root is the directory, relative to the repository root, that holds the store.
