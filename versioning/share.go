@@ -67,22 +67,11 @@ func (s *Store) InitFrom(ctx context.Context, other *Store, w WriteOptions) (Res
 		}
 	}
 
-	lock, err := s.repo.Lock(ctx)
+	lock, tip, err := s.lockForInit(ctx)
 	if err != nil {
 		return Result{}, err
 	}
 	defer lock.Unlock()
-	head, err := s.repo.Head()
-	if err != nil {
-		return Result{}, err
-	}
-	if !head.Commit.IsZero() {
-		if _, _, err := s.repo.FileAt(head.Commit, storePath); err == nil {
-			return Result{}, fmt.Errorf("init: %s already has a store (%s): %w", s.repo.WorkTree(), storePath, ErrExists)
-		} else if !isNotFound(err) {
-			return Result{}, err
-		}
-	}
 	msg := "gitseal: init store sharing keys with store " + src.meta.ID[:8] + "\n\nGitseal-Action: init\nGitseal-Shared-From: " + src.commit.String() + "\n"
-	return s.commit(ctx, head.Commit, changes, msg, w)
+	return s.commit(ctx, tip, changes, msg, w)
 }

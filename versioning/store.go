@@ -206,22 +206,11 @@ func (s *Store) Init(ctx context.Context, opts InitOptions) (Result, error) {
 	if len(opts.Recipients) == 0 {
 		return Result{}, fmt.Errorf("init: no recipients: %w", ErrInvalid)
 	}
-	lock, err := s.repo.Lock(ctx)
+	lock, tip, err := s.lockForInit(ctx)
 	if err != nil {
 		return Result{}, err
 	}
 	defer lock.Unlock()
-	head, err := s.repo.Head()
-	if err != nil {
-		return Result{}, err
-	}
-	if !head.Commit.IsZero() {
-		if _, _, err := s.repo.FileAt(head.Commit, storePath); err == nil {
-			return Result{}, fmt.Errorf("init: %s already has a store (%s): %w", s.repo.WorkTree(), storePath, ErrExists)
-		} else if !isNotFound(err) {
-			return Result{}, err
-		}
-	}
 	id := make([]byte, 16)
 	if _, err := rand.Read(id); err != nil {
 		return Result{}, err
@@ -241,7 +230,31 @@ func (s *Store) Init(ctx context.Context, opts InitOptions) (Result, error) {
 		{Path: dataKeyPath(env), Data: wrapped},
 	}
 	msg := message("init", fmt.Sprintf("init store, environment %s", env), env, "")
-	return s.commit(ctx, head.Commit, changes, msg, opts.WriteOptions)
+	return s.commit(ctx, tip, changes, msg, opts.WriteOptions)
+}
+
+// lockForInit takes the repository lock and returns the branch tip (zero on
+// an unborn branch), failing with ErrExists if the tip already has a store.
+func (s *Store) lockForInit(ctx context.Context) (*repo.Lock, repo.Hash, error) {
+	lock, err := s.repo.Lock(ctx)
+	if err != nil {
+		return nil, repo.ZeroHash, err
+	}
+	head, err := s.repo.Head()
+	if err == nil && !head.Commit.IsZero() {
+		_, _, err = s.repo.FileAt(head.Commit, storePath)
+		switch {
+		case err == nil:
+			err = fmt.Errorf("init: %s already has a store (%s): %w", s.repo.WorkTree(), storePath, ErrExists)
+		case isNotFound(err):
+			err = nil
+		}
+	}
+	if err != nil {
+		lock.Unlock()
+		return nil, repo.ZeroHash, err
+	}
+	return lock, head.Commit, nil
 }
 
 // message builds a commit message: a subject saying what changed and
