@@ -344,7 +344,6 @@ func openBundle(o Options) (*Secrets, error) {
 			return nil, fmt.Errorf("reading bundle %s: %w", o.Bundle, err)
 		}
 	}
-	s.names, _ = s.src.dir(versioning.SecretsDir(info.Env))
 	return s, nil
 }
 

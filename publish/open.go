@@ -66,12 +66,17 @@ type Options struct {
 // commit. Values are decrypted when asked for, not at Open; the data key is
 // unwrapped once. Its methods are safe for concurrent use.
 type Secrets struct {
-	src        source
-	env        string
-	storeID    string
-	commit     repo.Hash
-	from       string
+	src      source
+	env      string
+	storeID  string
+	commit   repo.Hash
+	from     string
+	sdirOnce sync.Once
+	sdir     string
+
+	namesOnce  sync.Once
 	names      []string
+	namesErr   error
 	identity   cipher.IdentitySource
 	passphrase string
 	closeFn    func() error
@@ -143,10 +148,13 @@ func openRepo(r *repo.Repo, o Options) (*Secrets, error) {
 	src := &repoSource{r: r, commit: res.Commit}
 	s := &Secrets{src: src, env: res.Env, storeID: id, commit: res.Commit, from: res.From,
 		identity: o.Identity, passphrase: o.Passphrase, closeFn: r.Close}
-	if s.names, err = src.dir(versioning.SecretsDir(res.Env)); err != nil {
-		return nil, err
-	}
 	return s, nil
+}
+
+// secretsDir is the directory of the environment's secrets, built once.
+func (s *Secrets) secretsDir() string {
+	s.sdirOnce.Do(func() { s.sdir = versioning.SecretsDir(s.env) })
+	return s.sdir
 }
 
 // Commit is the commit the secrets are read at.
@@ -160,7 +168,22 @@ func (s *Secrets) Env() string { return s.env }
 func (s *Secrets) From() string { return s.from }
 
 // Names lists the secrets, sorted.
-func (s *Secrets) Names() []string { return append([]string(nil), s.names...) }
+func (s *Secrets) Names() []string {
+	names, _ := s.listNames()
+	return append([]string(nil), names...)
+}
+
+// listNames lists the secrets once, when first asked: a service that reads
+// one secret never pays for listing a thousand.
+func (s *Secrets) listNames() ([]string, error) {
+	s.namesOnce.Do(func() {
+		s.names, s.namesErr = s.src.dir(s.secretsDir())
+		if s.namesErr != nil {
+			s.namesErr = fmt.Errorf("listing the secrets of %s at %s: %w", s.env, s.commit.String()[:7], s.namesErr)
+		}
+	})
+	return s.names, s.namesErr
+}
 
 // Close releases the repository, if one was opened.
 func (s *Secrets) Close() error {
@@ -221,7 +244,7 @@ func (s *Secrets) Get(name string) ([]byte, error) {
 	if err := cipher.ValidName(name); err != nil {
 		return nil, fmt.Errorf("secret name: %w: %w", err, versioning.ErrInvalid)
 	}
-	sealed, err := s.src.file(versioning.SecretPath(s.env, name))
+	sealed, err := s.src.fileIn(s.secretsDir(), name)
 	if errors.Is(err, errNoFile) {
 		return nil, fmt.Errorf("secret %s does not exist in %s at %s: %w", name, s.env, s.commit.String()[:7], ErrNotFound)
 	}
@@ -233,8 +256,12 @@ func (s *Secrets) Get(name string) ([]byte, error) {
 
 // All decrypts every secret.
 func (s *Secrets) All() (map[string][]byte, error) {
-	out := make(map[string][]byte, len(s.names))
-	for _, n := range s.names {
+	names, err := s.listNames()
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string][]byte, len(names))
+	for _, n := range names {
 		v, err := s.Get(n)
 		if err != nil {
 			return nil, err
@@ -303,6 +330,9 @@ var errNoFile = errors.New("no such file")
 type source interface {
 	// file returns a file's content; errNoFile when it is absent.
 	file(p string) ([]byte, error)
+	// fileIn is file(dir + "/" + name), without building the path: reading
+	// a thousand secrets is the runtime's hot path.
+	fileIn(dir, name string) ([]byte, error)
 	// dir lists the valid names of regular files in a directory, sorted;
 	// nil when the directory is absent.
 	dir(p string) ([]string, error)
@@ -311,20 +341,64 @@ type source interface {
 // repoSource reads git objects at one commit. Directory listings are cached,
 // so reading every secret costs one tree read, not one per secret (reading
 // each path from the root tree re-parsed the secrets tree every time: 2.5 s
-// for 1000 secrets).
+// for 1000 secrets); a file read before its directory is listed is looked up
+// alone, so Open + Get of one secret lists nothing.
 type repoSource struct {
 	r      objectReader
 	commit repo.Hash
 
 	mu   sync.Mutex
-	dirs map[string]map[string]repo.TreeEntry
+	dirs map[string]*listing
 }
 
-func (rs *repoSource) entries(dir string) (map[string]repo.TreeEntry, error) {
+// listing is one directory's entries in tree order. Git keeps tree entries
+// sorted (by name, a directory's name taken with a trailing '/'), so a name
+// is found by binary search; a tree that is not sorted is searched linearly.
+type listing struct {
+	entries []repo.TreeEntry
+	sorted  bool
+}
+
+func treeKey(e repo.TreeEntry) string {
+	if e.Mode.IsDir() {
+		return e.Name + "/"
+	}
+	return e.Name
+}
+
+func newListing(entries []repo.TreeEntry) *listing {
+	l := &listing{entries: entries, sorted: true}
+	for i := 1; i < len(entries); i++ {
+		if treeKey(entries[i-1]) >= treeKey(entries[i]) {
+			l.sorted = false
+			break
+		}
+	}
+	return l
+}
+
+// find returns the entry of a file (not a directory) called name.
+func (l *listing) find(name string) (repo.TreeEntry, bool) {
+	if l.sorted {
+		i := sort.Search(len(l.entries), func(i int) bool { return treeKey(l.entries[i]) >= name })
+		if i < len(l.entries) && l.entries[i].Name == name && !l.entries[i].Mode.IsDir() {
+			return l.entries[i], true
+		}
+		return repo.TreeEntry{}, false
+	}
+	for _, e := range l.entries {
+		if e.Name == name && !e.Mode.IsDir() {
+			return e, true
+		}
+	}
+	return repo.TreeEntry{}, false
+}
+
+func (rs *repoSource) listing(dir string) (*listing, error) {
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
-	if m, ok := rs.dirs[dir]; ok {
-		return m, nil
+	if l, ok := rs.dirs[dir]; ok {
+		return l, nil
 	}
 	list, err := rs.r.DirAt(rs.commit, dir)
 	if errors.Is(err, repo.ErrPathNotFound) {
@@ -333,46 +407,63 @@ func (rs *repoSource) entries(dir string) (map[string]repo.TreeEntry, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := make(map[string]repo.TreeEntry, len(list))
-	for _, e := range list {
-		m[e.Name] = e
-	}
 	if rs.dirs == nil {
-		rs.dirs = map[string]map[string]repo.TreeEntry{}
+		rs.dirs = map[string]*listing{}
 	}
-	rs.dirs[dir] = m
-	return m, nil
+	l := newListing(list)
+	rs.dirs[dir] = l
+	return l, nil
 }
 
 func (rs *repoSource) file(p string) ([]byte, error) {
 	dir, base := path.Split(p)
-	m, err := rs.entries(strings.TrimSuffix(dir, "/"))
-	if err != nil {
-		return nil, err
+	return rs.fileIn(strings.TrimSuffix(dir, "/"), base)
+}
+
+func (rs *repoSource) fileIn(dir, name string) ([]byte, error) {
+	rs.mu.Lock()
+	l, listed := rs.dirs[dir]
+	rs.mu.Unlock()
+	var e repo.TreeEntry
+	if listed {
+		var ok bool
+		if e, ok = l.find(name); !ok {
+			return nil, errNoFile
+		}
+	} else {
+		var err error
+		if e, err = rs.r.TreeEntryAt(rs.commit, dir+"/"+name); errors.Is(err, repo.ErrPathNotFound) {
+			return nil, errNoFile
+		} else if err != nil {
+			return nil, err
+		}
 	}
-	e, ok := m[base]
-	if !ok || (e.Mode != repo.ModeFile && e.Mode != repo.ModeExec) {
+	if e.Mode != repo.ModeFile && e.Mode != repo.ModeExec {
 		return nil, errNoFile
 	}
 	return rs.r.ReadBlob(e.Hash)
 }
 
 func (rs *repoSource) dir(p string) ([]string, error) {
-	m, err := rs.entries(p)
+	l, err := rs.listing(p)
 	if err != nil {
 		return nil, err
 	}
-	var names []string
-	for _, e := range m {
+	names := make([]string, 0, len(l.entries))
+	for _, e := range l.entries {
 		if e.Mode == repo.ModeFile && cipher.ValidName(e.Name) == nil {
 			names = append(names, e.Name)
 		}
 	}
-	sort.Strings(names)
+	if !l.sorted {
+		sort.Strings(names)
+	}
 	return names, nil
 }
 
 type mapSource map[string][]byte
+
+func (m mapSource) fileIn(dir, name string) ([]byte, error) { return m.file(dir + "/" + name) }
 
 func (m mapSource) file(p string) ([]byte, error) {
 	if data, ok := m[p]; ok {

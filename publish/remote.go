@@ -138,9 +138,6 @@ func openRemote(ctx context.Context, o Options) (*Secrets, error) {
 	src := &repoSource{r: objs, commit: commit}
 	s := &Secrets{src: src, env: env, storeID: id, commit: commit, from: from,
 		identity: o.Identity, passphrase: o.Passphrase}
-	if s.names, err = src.dir(versioning.SecretsDir(env)); err != nil {
-		return nil, err
-	}
 	return s, nil
 }
 
