@@ -22,7 +22,9 @@ func (a *app) newDemoCmd() *cobra.Command {
 		Short: "Run the main job in a throwaway repository, narrated",
 		Long: `demo creates a throwaway git repository and identity in a temporary directory,
 then runs gitseal's main job in it: init, set, generate, get (now and at an
-older commit), ls and history, and checks that no git object holds a value.
+older commit), ls, history, publish, and a runtime read that stays on the
+published commit after a later change; then it checks that no git object holds
+a value.
 Your own repositories, identity and git config are not touched.`,
 		Example: `  gitseal demo
   gitseal demo --keep`,
@@ -94,7 +96,7 @@ func (a *app) runDemo(o demoOptions) error {
 		}
 		return so.String(), nil
 	}
-	values := []string{"correct horse battery staple", "Tr0ub4dor&3"}
+	values := []string{"correct horse battery staple", "Tr0ub4dor&3", "hunter2-rotated"}
 	steps := []struct {
 		comment string
 		stdin   string
@@ -108,6 +110,10 @@ func (a *app) runDemo(o demoOptions) error {
 		{"Read the version before (two commits back)", "", []string{"get", "DB_PASSWORD", "--at", "HEAD~2"}},
 		{"List the secrets with their last change", "", []string{"ls", "--json"}},
 		{"Every version of DB_PASSWORD", "", []string{"history", "DB_PASSWORD"}},
+		{"Publish: pin the environment to this commit for the runtime", "", []string{"publish", "default"}},
+		{"Change the secret after the release", values[2] + "\n", []string{"set", "DB_PASSWORD"}},
+		{"The branch tip has the new value", "", []string{"get", "DB_PASSWORD"}},
+		{"The runtime still reads the published commit", "", []string{"export", "--format", "shell"}},
 	}
 	for _, s := range steps {
 		say("\n# %s", s.comment)
