@@ -19,8 +19,10 @@ diverged is refused, never forced. A pin moves when, and as, its environment's
 publish history does: it is set to what the newest publish record says, so
 publishing an older commit travels like any other publish.
 
-REMOTE is a remote's name (default origin) or a URL: a path, file://, git://,
-ssh:// (keys from ssh-agent), http(s)://.`
+REMOTE is a remote's name (default origin) or a URL: a path or file:// (runs
+git's git-upload-pack / git-receive-pack, so git must be installed), git://,
+ssh:// or user@host:path (keys from ssh-agent, hosts from known_hosts),
+http(s):// (credentials in the URL).`
 
 func (a *app) newPushCmd() *cobra.Command {
 	var o syncOptions
