@@ -20,6 +20,10 @@
 //   - Push and Fetch move refs/gitseal/* (pins, publish history, the audit
 //     log) to and from a remote: history only forward, pins following the
 //     history that records them (FORMAT.md §5).
+//   - PublishSigned signs the publish record with an SSH key (cipher.Signer);
+//     Options.TrustedPublishers or GITSEAL_TRUST make Open refuse a commit
+//     that no trusted key published, with an error wrapping
+//     cipher.ErrUntrusted (FORMAT.md §6).
 //
 // The byte formats (publish record, pin file, bundle) are specified in
 // FORMAT.md.
