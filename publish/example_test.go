@@ -42,3 +42,19 @@ func ExampleOpen_bundle() {
 		fmt.Println(name)
 	}
 }
+
+// A service with no clone reads its secrets from the app's git remote: only
+// the pinned commit's objects are fetched, into memory. With trusted
+// publisher keys, a pin that no trusted key signed is refused.
+func ExampleOpen_remote() {
+	s, err := publish.Open(context.Background(), publish.Options{
+		Remote:            "https://git.example.com/acme/app.git",
+		Env:               "production",
+		TrustedPublishers: []string{"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAOhB7/zzhC+HXDdGOdLwJln5NYwm6UNXx3chmQSVTG4 release"},
+	})
+	if err != nil {
+		log.Fatal(err) // errors.Is(err, cipher.ErrUntrusted): not signed by a trusted publisher
+	}
+	defer s.Close()
+	fmt.Println(s.Commit(), s.From())
+}
