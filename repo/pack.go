@@ -21,6 +21,7 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // errUnsupported marks what the flat reader does not handle; the object
@@ -209,7 +210,8 @@ type pack struct {
 	idxPath  string
 	packPath string
 	idx      *packIndex
-	data     []byte // the mapped pack, nil until first read
+	data     []byte    // the mapped pack, nil until first read
+	mtime    time.Time // the pack file's; newer packs are searched first
 }
 
 // loadPacks maps the indexes of the directory's packs on first use.
@@ -238,7 +240,8 @@ func (d *objectDir) loadPacksKeeping(keep map[string]*pack) ([]*pack, error) {
 			packs = append(packs, p)
 			continue
 		}
-		if _, err := os.Stat(base + ".pack"); err != nil {
+		fi, err := os.Stat(base + ".pack")
+		if err != nil {
 			continue // an index without its pack, as git skips it
 		}
 		ix, err := openPackIndex(base + ".idx")
@@ -250,8 +253,12 @@ func (d *objectDir) loadPacksKeeping(keep map[string]*pack) ([]*pack, error) {
 			}
 			return nil, err
 		}
-		packs = append(packs, &pack{idxPath: base + ".idx", packPath: base + ".pack", idx: ix})
+		packs = append(packs, &pack{idxPath: base + ".idx", packPath: base + ".pack", idx: ix, mtime: fi.ModTime()})
 	}
+	// Newest first, as git searches them: recent objects (the secrets a
+	// command just wrote, an import's pack) live in the newest packs, and a
+	// miss in a large old index costs a binary search and its page faults.
+	sort.SliceStable(packs, func(i, k int) bool { return packs[i].mtime.After(packs[k].mtime) })
 	d.packs, d.packsLoaded = packs, true
 	return packs, nil
 }
@@ -420,7 +427,12 @@ func (db *objectDB) readPacked(p *pack, off int64, depth int) (ObjectType, []byt
 				return 0, nil, err
 			}
 			typ = ObjectType(hdr.typ)
-			db.cache.add(p, cur, typ, data)
+			// A blob read for itself is rarely read again (a secret, a
+			// file): caching it only costs. Trees, commits and delta bases
+			// are what later reads reuse.
+			if typ != BlobObject || len(chain) > 0 {
+				db.cache.add(p, cur, typ, data)
+			}
 			break
 		}
 		chain = append(chain, hdr)
@@ -459,7 +471,9 @@ func (db *objectDB) readPacked(p *pack, off int64, depth int) (ObjectType, []byt
 		if err != nil {
 			return 0, nil, fmt.Errorf("pack %s: entry at %d: %w", filepath.Base(p.packPath), chain[i].off, err)
 		}
-		db.cache.add(p, chain[i].off, typ, data)
+		if typ != BlobObject || i > 0 {
+			db.cache.add(p, chain[i].off, typ, data)
+		}
 	}
 	return typ, data, nil
 }

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // rdBatch returns every object git sees in dir (loose, packed, alternates)
@@ -368,5 +369,42 @@ func TestConcurrentReads(t *testing.T) {
 		if err := <-errs; err != nil {
 			t.Error(err)
 		}
+	}
+}
+
+// Packs are searched newest first, as git does: the objects a command just
+// wrote are found without a miss in an old, large index.
+func TestPacksSearchedNewestFirst(t *testing.T) {
+	dir := wrInit(t)
+	wrWrite(t, dir, "a.txt", "one\n")
+	wrGit(t, dir, "add", "a.txt")
+	wrGit(t, dir, "commit", "-q", "-m", "one")
+	wrGit(t, dir, "repack", "-q", "-d")
+	old, _ := filepath.Glob(filepath.Join(dir, ".git", "objects", "pack", "pack-*.pack"))
+	if len(old) != 1 {
+		t.Fatalf("%d packs after the first repack", len(old))
+	}
+	past := time.Now().Add(-time.Hour)
+	if err := os.Chtimes(old[0], past, past); err != nil {
+		t.Fatal(err)
+	}
+	wrWrite(t, dir, "b.txt", "two\n")
+	wrGit(t, dir, "add", "b.txt")
+	wrGit(t, dir, "commit", "-q", "-m", "two")
+	wrGit(t, dir, "repack", "-q", "-d")
+	r := wrOpen(t, dir)
+	db, err := r.objects()
+	if err != nil {
+		t.Fatal(err)
+	}
+	packs, err := db.dirs[0].loadPacks()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(packs) != 2 {
+		t.Fatalf("%d packs, want 2", len(packs))
+	}
+	if packs[0].packPath == old[0] || !packs[0].mtime.After(packs[1].mtime) {
+		t.Fatalf("packs in order %s (%v), %s (%v): the newest is not first", packs[0].packPath, packs[0].mtime, packs[1].packPath, packs[1].mtime)
 	}
 }
