@@ -184,14 +184,18 @@ func (a *app) envName() string {
 	return a.getenv("GITSEAL_ENV")
 }
 
-// snapshotEnv opens the store and returns the chosen environment at rev
-// ("" for the branch tip).
-func (a *app) snapshotEnv(rev string) (*versioning.Env, error) {
+// snapshot opens the store and returns it as at rev ("" for the branch tip).
+func (a *app) snapshot(rev string) (*versioning.Snapshot, error) {
 	s, err := a.openStore()
 	if err != nil {
 		return nil, err
 	}
-	sn, err := s.Snapshot(rev)
+	return s.Snapshot(rev)
+}
+
+// snapshotEnv returns the chosen environment at rev ("" for the branch tip).
+func (a *app) snapshotEnv(rev string) (*versioning.Env, error) {
+	sn, err := a.snapshot(rev)
 	if err != nil {
 		return nil, err
 	}

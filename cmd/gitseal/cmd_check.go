@@ -28,11 +28,7 @@ recipient. It prints one line per problem and exits 1 if there is any.`,
 		Example: "  gitseal check\n  gitseal check --at origin/main --json",
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := a.openStore()
-			if err != nil {
-				return err
-			}
-			sn, err := s.Snapshot(at)
+			sn, err := a.snapshot(at)
 			if err != nil {
 				return err
 			}

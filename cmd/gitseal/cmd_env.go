@@ -98,11 +98,7 @@ func (a *app) newEnvLsCmd() *cobra.Command {
 		Example: "  gitseal env ls\n  gitseal env ls --json",
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := a.openStore()
-			if err != nil {
-				return err
-			}
-			sn, err := s.Snapshot(at)
+			sn, err := a.snapshot(at)
 			if err != nil {
 				return err
 			}

@@ -40,11 +40,7 @@ func (a *app) runLog(o logOptions) error {
 	if o.limit < 0 {
 		return usagef("log: -n must not be negative")
 	}
-	s, err := a.openStore()
-	if err != nil {
-		return err
-	}
-	sn, err := s.Snapshot(o.at)
+	sn, err := a.snapshot(o.at)
 	if err != nil {
 		return err
 	}
