@@ -226,6 +226,9 @@ func (s *Secrets) unwrap() (*cipher.DataKey, error) {
 }
 
 func (s *Secrets) open(kind, name string, sealed []byte) ([]byte, error) {
+	if versioning.IsConflict(sealed) { // a merge conflict committed as is
+		return nil, &versioning.SecretError{Env: s.env, Name: name, Commit: s.commit, Err: versioning.ConflictError(s.env, kind, name)}
+	}
 	dk, err := s.dataKey()
 	if err != nil {
 		return nil, err
