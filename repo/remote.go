@@ -136,23 +136,35 @@ func advRefs(ar *packp.AdvRefs) map[string]Hash {
 // ListRemote returns the refs a remote advertises, by full name, with
 // "HEAD" when the remote has one. An empty repository has none.
 func ListRemote(ctx context.Context, url string) (map[string]Hash, error) {
-	t, ep, err := endpoint(url)
+	s, ar, err := openUploadPack(ctx, url, "listing refs of")
 	if err != nil {
 		return nil, err
 	}
+	s.Close()
+	return advRefs(ar), nil
+}
+
+// openUploadPack opens an upload-pack session with url and reads the refs
+// it advertises (none for an empty repository). op names the operation in
+// errors. The caller closes the session.
+func openUploadPack(ctx context.Context, url, op string) (transport.UploadPackSession, *packp.AdvRefs, error) {
+	t, ep, err := endpoint(url)
+	if err != nil {
+		return nil, nil, err
+	}
 	s, err := t.NewUploadPackSession(ep, nil)
 	if err != nil {
-		return nil, remoteErr("listing refs of", url, err)
+		return nil, nil, remoteErr(op, url, err)
 	}
-	defer s.Close()
 	ar, err := s.AdvertisedReferencesContext(ctx)
 	if errors.Is(err, transport.ErrEmptyRemoteRepository) {
-		return map[string]Hash{}, nil
+		ar, err = packp.NewAdvRefs(), nil
 	}
 	if err != nil {
-		return nil, remoteErr("listing refs of", url, err)
+		s.Close()
+		return nil, nil, remoteErr(op, url, err)
 	}
-	return advRefs(ar), nil
+	return s, ar, nil
 }
 
 // FetchResult is what Fetch did.
@@ -169,22 +181,11 @@ type FetchResult struct {
 // compare-and-swap. The objects arrive as one pack, written with its index
 // under objects/pack.
 func (r *Repo) Fetch(ctx context.Context, url string, match func(ref string) bool) (FetchResult, error) {
-	t, ep, err := endpoint(url)
+	s, ar, err := openUploadPack(ctx, url, "fetching from")
 	if err != nil {
 		return FetchResult{}, err
 	}
-	s, err := t.NewUploadPackSession(ep, nil)
-	if err != nil {
-		return FetchResult{}, remoteErr("fetching from", url, err)
-	}
 	defer s.Close()
-	ar, err := s.AdvertisedReferencesContext(ctx)
-	if errors.Is(err, transport.ErrEmptyRemoteRepository) {
-		return FetchResult{Refs: map[string]Hash{}}, nil
-	}
-	if err != nil {
-		return FetchResult{}, remoteErr("fetching from", url, err)
-	}
 	res := FetchResult{Refs: advRefs(ar)}
 	var wants []Hash
 	seen := map[Hash]bool{}
@@ -890,22 +891,11 @@ type Objects struct {
 // remote allows it (uploadpack.allowReachableSHA1InWant); otherwise the
 // error wraps ErrNotAdvertised.
 func FetchCommits(ctx context.Context, url string, pick func(refs map[string]Hash) ([]Hash, error)) (*Objects, error) {
-	t, ep, err := endpoint(url)
+	s, ar, err := openUploadPack(ctx, url, "fetching from")
 	if err != nil {
 		return nil, err
 	}
-	s, err := t.NewUploadPackSession(ep, nil)
-	if err != nil {
-		return nil, remoteErr("fetching from", url, err)
-	}
 	defer s.Close()
-	ar, err := s.AdvertisedReferencesContext(ctx)
-	if errors.Is(err, transport.ErrEmptyRemoteRepository) {
-		ar, err = packp.NewAdvRefs(), nil
-	}
-	if err != nil {
-		return nil, remoteErr("fetching from", url, err)
-	}
 	o := &Objects{st: memory.NewStorage(), refs: advRefs(ar)}
 	wants, err := pick(o.refs)
 	if err != nil {
