@@ -49,44 +49,12 @@ func BenchmarkCommitChanges(b *testing.B) {
 	value := func() string { seq++; return fmt.Sprintf("value %d %d\n", seq, time.Now().UnixNano()) }
 
 	b.Run(fmt.Sprintf("files=%d/gitseal", n), func(b *testing.B) {
-		r, err := Open(dir)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer r.Close()
-		ctx := context.Background()
-		for b.Loop() {
-			l, err := r.Lock(ctx)
-			if err != nil {
-				b.Fatal(err)
-			}
-			_, err = r.CommitChanges(ctx, CommitRequest{Changes: []Change{wrSet(wrX, value())}, Message: "gitseal: set X"})
-			l.Unlock()
-			if err != nil {
-				b.Fatal(err)
-			}
-		}
+		commitLoop(b, dir, value)
 	})
 	b.Run(fmt.Sprintf("files=%d/gitseal-nofsync", n), func(b *testing.B) {
 		defer func() { fsyncWrites = true }()
 		fsyncWrites = false
-		r, err := Open(dir)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer r.Close()
-		ctx := context.Background()
-		for b.Loop() {
-			l, err := r.Lock(ctx)
-			if err != nil {
-				b.Fatal(err)
-			}
-			_, err = r.CommitChanges(ctx, CommitRequest{Changes: []Change{wrSet(wrX, value())}, Message: "gitseal: set X"})
-			l.Unlock()
-			if err != nil {
-				b.Fatal(err)
-			}
-		}
+		commitLoop(b, dir, value)
 	})
 	b.Run(fmt.Sprintf("files=%d/gitseal-process", n), func(b *testing.B) {
 		for b.Loop() {
@@ -119,4 +87,25 @@ func BenchmarkCommitChanges(b *testing.B) {
 	})
 	wrCheckClean(b, dir)
 	wrFsck(b, dir)
+}
+
+// commitLoop commits one changed path per iteration, in process.
+func commitLoop(b *testing.B, dir string, value func() string) {
+	r, err := Open(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.Close()
+	ctx := context.Background()
+	for b.Loop() {
+		l, err := r.Lock(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, err = r.CommitChanges(ctx, CommitRequest{Changes: []Change{wrSet(wrX, value())}, Message: "gitseal: set X"})
+		l.Unlock()
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
 }
