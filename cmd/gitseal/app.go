@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -40,7 +41,7 @@ type app struct {
 func (a *app) run(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	root := a.newRootCmd()
+	root := a.newRootCmd(args)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	if err != nil && isCobraUsageError(err) {
@@ -71,7 +72,7 @@ func isCobraUsageError(err error) bool {
 	return false
 }
 
-func (a *app) newRootCmd() *cobra.Command {
+func (a *app) newRootCmd(args []string) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "gitseal",
 		Short: "Encrypted secrets in your app's own git repository",
@@ -92,45 +93,87 @@ Every change to a secret is one commit; reads come from committed objects only.`
 	pf.StringVar(&a.env, "env", "", "the environment (default: $GITSEAL_ENV, then the store's default)")
 	pf.StringVar(&a.identity, "identity", "", "identity `FILE` (age or OpenSSH private key); overrides GITSEAL_IDENTITY*")
 	pf.BoolVar(&a.noSign, "no-sign", false, "do not sign commits, even if git config asks for it (commit.gpgSign)")
-	root.AddCommand(
-		a.newInitCmd(),
-		a.newKeygenCmd(),
-		a.newSetCmd(),
-		a.newGenerateCmd(),
-		a.newGetCmd(),
-		a.newLsCmd(),
-		a.newRmCmd(),
-		a.newImportCmd(),
-		a.newExportCmd(),
-		a.newHistoryCmd(),
-		a.newKeyCmd(),
-		a.newEncryptCmd(),
-		a.newDecryptCmd(),
-		a.newDemoCmd(),
-		a.newLogCmd(),
-		a.newDiffCmd(),
-		a.newPublishCmd(),
-		a.newUnpublishCmd(),
-		a.newPinsCmd(),
-		a.newRunCmd(),
-		a.newBundleCmd(),
-		a.newRollbackCmd(),
-		a.newRecipientCmd(),
-		a.newRotateCmd(),
-		a.newEnvCmd(),
-		a.newCheckCmd(),
-		a.newDoctorCmd(),
-		a.newAuditCmd(),
-		a.newSetupGitCmd(),
-		a.newTextconvCmd(),
-		a.newMergeDriverCmd(),
-		a.newScanCmd(),
-		a.newPushCmd(),
-		a.newFetchCmd(),
-		a.newResealCmd(),
-		a.newVersionCmd(),
-	)
+	all := a.commands()
+	if i := slices.IndexFunc(all, func(c command) bool { return c.name == commandWord(args) }); i >= 0 {
+		// Only the command being run is built: building all of them costs
+		// more than a whole `git show` (see "Performance" in the README).
+		all = all[i : i+1]
+	}
+	for _, c := range all {
+		root.AddCommand(c.build())
+	}
 	return root
+}
+
+// command is a top-level command: its name and how to build it.
+type command struct {
+	name  string
+	build func() *cobra.Command
+}
+
+// commands lists every top-level command, in the order help shows them.
+// TestCommandTable checks each name against what its build returns.
+func (a *app) commands() []command {
+	return []command{
+		{"init", a.newInitCmd},
+		{"keygen", a.newKeygenCmd},
+		{"set", a.newSetCmd},
+		{"generate", a.newGenerateCmd},
+		{"get", a.newGetCmd},
+		{"ls", a.newLsCmd},
+		{"rm", a.newRmCmd},
+		{"import", a.newImportCmd},
+		{"export", a.newExportCmd},
+		{"history", a.newHistoryCmd},
+		{"key", a.newKeyCmd},
+		{"encrypt", a.newEncryptCmd},
+		{"decrypt", a.newDecryptCmd},
+		{"demo", a.newDemoCmd},
+		{"log", a.newLogCmd},
+		{"diff", a.newDiffCmd},
+		{"publish", a.newPublishCmd},
+		{"unpublish", a.newUnpublishCmd},
+		{"pins", a.newPinsCmd},
+		{"run", a.newRunCmd},
+		{"bundle", a.newBundleCmd},
+		{"rollback", a.newRollbackCmd},
+		{"recipient", a.newRecipientCmd},
+		{"rotate", a.newRotateCmd},
+		{"env", a.newEnvCmd},
+		{"check", a.newCheckCmd},
+		{"doctor", a.newDoctorCmd},
+		{"audit", a.newAuditCmd},
+		{"setup-git", a.newSetupGitCmd},
+		{"textconv", a.newTextconvCmd},
+		{"merge-driver", a.newMergeDriverCmd},
+		{"scan", a.newScanCmd},
+		{"push", a.newPushCmd},
+		{"fetch", a.newFetchCmd},
+		{"reseal", a.newResealCmd},
+		{"version", a.newVersionCmd},
+	}
+}
+
+// commandWord is the command args name: the first argument that is not a
+// global flag or a global flag's value. It is "" when that is not clear (a
+// flag it does not know, help asked for before the command, no command),
+// and then every command is built and cobra sorts it out.
+func commandWord(args []string) string {
+	for i := 0; i < len(args); i++ {
+		arg := args[i]
+		switch {
+		case arg == "-C" || arg == "--directory" || arg == "--env" || arg == "--identity":
+			i++ // the flag's value
+		case strings.HasPrefix(arg, "-C") || arg == "--no-sign" ||
+			strings.HasPrefix(arg, "--directory=") || strings.HasPrefix(arg, "--env=") ||
+			strings.HasPrefix(arg, "--identity=") || strings.HasPrefix(arg, "--no-sign="):
+		case strings.HasPrefix(arg, "-"):
+			return ""
+		default:
+			return arg
+		}
+	}
+	return ""
 }
 
 // workDir is the directory gitseal acts in.

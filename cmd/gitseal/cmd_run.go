@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"os/signal"
 	"sort"
 	"strings"
 	"syscall"
@@ -59,8 +58,9 @@ With $GITSEAL_TRUST (SSH public keys, or files of them, one per line) only a
 commit whose publish record a trusted key signed (publish --sign) is read;
 anything else exits 4. Uncommitted
 edits are never read. GITSEAL_IDENTITY and GITSEAL_PASSPHRASE are removed from
-CMD's environment. SIGINT, SIGTERM, SIGHUP and SIGQUIT are passed to CMD, and
-run exits with CMD's exit code (128+N when CMD is killed by signal N).
+CMD's environment. run then becomes CMD (exec): CMD keeps run's process id,
+gets every signal sent to it, and its exit status is run's, death by a signal
+included; no gitseal process stays behind. A CMD that is not found exits 127.
 
 A secret whose name is not a valid environment variable name (it has '.' or
 '-') is an error, unless --prefix is given: every variable is then named
@@ -185,40 +185,19 @@ func (a *app) runRun(args []string, o runOptions) error {
 		a.printError(fmt.Errorf("run: %w", err))
 		return exitStatus(127)
 	}
-	child := exec.Command(path, args[1:]...)
-	child.Args[0] = args[0]
-	child.Env = env
-	child.Stdin, child.Stdout, child.Stderr = a.stdin, a.stdout, a.stderr
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
-	defer signal.Stop(sigs)
-	if err := child.Start(); err != nil {
-		a.printError(fmt.Errorf("run: %w", err))
-		return exitStatus(126)
+	if a.stdin != os.Stdin || a.stdout != os.Stdout || a.stderr != os.Stderr {
+		return errors.New("run: gitseal must run as its own process to become CMD (standard streams are not the process's own)")
 	}
-	done := make(chan struct{})
-	go func() {
-		for {
-			select {
-			case sig := <-sigs:
-				child.Process.Signal(sig)
-			case <-done:
-				return
-			}
-		}
-	}()
-	err = child.Wait()
-	close(done)
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-		return nil
-	case errors.As(err, &ee):
-		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			return exitStatus(128 + int(ws.Signal()))
-		}
-		return exitStatus(ee.ExitCode())
-	default:
-		return fmt.Errorf("run: %w", err)
+	// Become CMD: it gets every signal itself, its exit status (death by a
+	// signal included) is run's, and no gitseal process stays behind it.
+	// Nothing gitseal holds may outlive the exec: the loader and the store
+	// are closed first (their files are close-on-exec).
+	s.Close()
+	if a.store != nil {
+		a.store.Close()
+		a.store = nil
 	}
+	err = syscall.Exec(path, args, env)
+	a.printError(fmt.Errorf("run: %s: %w", args[0], err))
+	return exitStatus(126)
 }

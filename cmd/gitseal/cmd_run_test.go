@@ -1,11 +1,12 @@
 package main
 
-// `gitseal run` as a real process: signals reach the child, and run exits
-// with the child's status.
+// `gitseal run` as a real process: it becomes the child, so signals reach
+// the child and run's status is the child's.
 
 import (
 	"bufio"
 	"os/exec"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -65,7 +66,27 @@ func TestRunChildKilledBySignal(t *testing.T) {
 	cmd := p.command("", "run", "--", "sh", "-c", "kill -KILL $$")
 	err := cmd.Run()
 	ee, ok := err.(*exec.ExitError)
-	if !ok || ee.ExitCode() != 128+9 {
-		t.Fatalf("gitseal run exited with %v, want status 137", err)
+	if !ok {
+		t.Fatalf("gitseal run: %v, want death by SIGKILL", err)
+	}
+	ws := ee.Sys().(syscall.WaitStatus)
+	if !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+		t.Fatalf("gitseal run exited with %v, want death by SIGKILL (run becomes its command)", err)
+	}
+}
+
+// TestRunBecomesCommand: run execs CMD, which keeps run's process id, so a
+// service manager or a container runtime sees and signals CMD itself.
+func TestRunBecomesCommand(t *testing.T) {
+	p := newProcEnv(t)
+	p.gitseal("", "set", "TOKEN", "--value", "pid-secret")
+	cmd := p.command("", "run", "--", "sh", "-c", `echo "$$ $TOKEN"`)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := strconv.Itoa(cmd.Process.Pid) + " pid-secret"
+	if got := strings.TrimSpace(string(out)); got != want {
+		t.Fatalf("child printed %q, want %q (its pid is gitseal run's)", got, want)
 	}
 }
