@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -257,21 +258,60 @@ func (s *Secrets) Get(name string) ([]byte, error) {
 	return s.open(cipher.KindSecret, name, sealed)
 }
 
-// All decrypts every secret.
+// All decrypts every secret. It fails as Get would on the first secret, in
+// name order, that does not decrypt.
 func (s *Secrets) All() (map[string][]byte, error) {
 	names, err := s.listNames()
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[string][]byte, len(names))
-	for _, n := range names {
-		v, err := s.Get(n)
-		if err != nil {
+	sealed, err := s.src.files(s.secretsDir(), names)
+	if err != nil {
+		return nil, err
+	}
+	if len(names) > 0 {
+		if _, err := s.dataKey(); err != nil {
 			return nil, err
 		}
-		out[n] = v
+	}
+	// Decrypting is the other half of the work: spread it too.
+	values := make([][]byte, len(names))
+	errs := make([]error, len(names))
+	parallel(len(names), func(i int) { values[i], errs[i] = s.open(cipher.KindSecret, names[i], sealed[i]) })
+	out := make(map[string][]byte, len(names))
+	for i, n := range names {
+		if errs[i] != nil {
+			return nil, errs[i]
+		}
+		out[n] = values[i]
 	}
 	return out, nil
+}
+
+// parallelMin is the fewest items worth starting goroutines for.
+const parallelMin = 64
+
+// parallel calls fn(i) for every i below n, on all cores when n is large.
+func parallel(n int, fn func(i int)) {
+	workers := min(runtime.GOMAXPROCS(0), 8)
+	if n < parallelMin || workers < 2 {
+		for i := 0; i < n; i++ {
+			fn(i)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		lo, hi := n*w/workers, n*(w+1)/workers
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := lo; i < hi; i++ {
+				fn(i)
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 func (s *Secrets) keyring(name string) (*cipher.Keyring, error) {
@@ -339,6 +379,30 @@ type source interface {
 	// dir lists the valid names of regular files in a directory, sorted;
 	// nil when the directory is absent.
 	dir(p string) ([]string, error)
+	// files is fileIn for many names of one directory, in order; a name
+	// that is absent fails as fileIn does.
+	files(dir string, names []string) ([][]byte, error)
+}
+
+// filesOneByOne is files for a source that has nothing faster.
+func filesOneByOne(src source, dir string, names []string) ([][]byte, error) {
+	out := make([][]byte, len(names))
+	for i, n := range names {
+		b, err := src.fileIn(dir, n)
+		if err != nil {
+			return nil, fileErr(n, err)
+		}
+		out[i] = b
+	}
+	return out, nil
+}
+
+// fileErr names the secret a source could not read.
+func fileErr(name string, err error) error {
+	if errors.Is(err, errNoFile) {
+		return fmt.Errorf("secret %s: %w", name, ErrNotFound)
+	}
+	return err
 }
 
 // repoSource reads git objects at one commit. Directory listings are cached,
@@ -447,6 +511,31 @@ func (rs *repoSource) fileIn(dir, name string) ([]byte, error) {
 	return rs.r.ReadBlob(e.Hash)
 }
 
+// blobsReader reads many blobs at once (a *repo.Repo does, in parallel).
+type blobsReader interface {
+	ReadBlobs(hs []repo.Hash) ([][]byte, error)
+}
+
+func (rs *repoSource) files(dir string, names []string) ([][]byte, error) {
+	br, ok := rs.r.(blobsReader)
+	if !ok {
+		return filesOneByOne(rs, dir, names)
+	}
+	l, err := rs.listing(dir)
+	if err != nil {
+		return nil, err
+	}
+	hs := make([]repo.Hash, len(names))
+	for i, n := range names {
+		e, ok := l.find(n)
+		if !ok || (e.Mode != repo.ModeFile && e.Mode != repo.ModeExec) {
+			return nil, fileErr(n, errNoFile)
+		}
+		hs[i] = e.Hash
+	}
+	return br.ReadBlobs(hs)
+}
+
 func (rs *repoSource) dir(p string) ([]string, error) {
 	l, err := rs.listing(p)
 	if err != nil {
@@ -465,6 +554,10 @@ func (rs *repoSource) dir(p string) ([]string, error) {
 }
 
 type mapSource map[string][]byte
+
+func (m mapSource) files(dir string, names []string) ([][]byte, error) {
+	return filesOneByOne(m, dir, names)
+}
 
 func (m mapSource) fileIn(dir, name string) ([]byte, error) { return m.file(dir + "/" + name) }
 

@@ -360,7 +360,47 @@ type objectDB struct {
 	mu    sync.Mutex
 	dirs  []*objectDir
 	cache objectCache
+	loose looseCache
 	inf   inflater
+}
+
+// looseCache keeps the trees and commits read from loose objects. A command
+// reads the same few again and again (the tip commit, the trees along the
+// path to .gitseal/ENV), and right after gitseal commits they are loose: an
+// open and an inflate each time. An object's content never changes, so an
+// entry is never stale; the cache only bounds its size.
+type looseCache struct {
+	m    map[Hash]looseEntry
+	size int
+}
+
+type looseEntry struct {
+	typ  ObjectType
+	data []byte
+}
+
+// looseCacheMax bounds the loose cache's bytes: far more than the trees of
+// any path gitseal walks, far less than a large repository's trees.
+const looseCacheMax = 4 << 20
+
+func (c *looseCache) get(h Hash) (looseEntry, bool) {
+	e, ok := c.m[h]
+	return e, ok
+}
+
+func (c *looseCache) add(h Hash, typ ObjectType, data []byte) {
+	if typ == BlobObject || len(data) > looseCacheMax/8 {
+		return // blobs are read once; a huge tree would crowd the rest out
+	}
+	if c.m == nil {
+		c.m = map[Hash]looseEntry{}
+	}
+	if c.size+len(data) > looseCacheMax {
+		clear(c.m)
+		c.size = 0
+	}
+	c.m[h] = looseEntry{typ, data}
+	c.size += len(data)
 }
 
 // objectDir is one objects directory (the repository's or an alternate).
@@ -415,7 +455,13 @@ func (db *objectDB) flatRead(h Hash, depth int) (ObjectType, []byte, error) {
 					return t, data, err
 				}
 			}
+			if e, ok := db.loose.get(h); ok {
+				return e.typ, e.data, nil
+			}
 			t, data, err := d.readLoose(h, &db.inf)
+			if err == nil {
+				db.loose.add(h, t, data)
+			}
 			if !errors.Is(err, ErrObjectNotFound) {
 				return t, data, err
 			}

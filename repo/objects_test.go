@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -137,5 +139,46 @@ func TestParseSignature(t *testing.T) {
 	}
 	if s := parseSignature([]byte("No Time <a@b>")); !s.When.Equal(time.Time{}) || s.Email != "a@b" {
 		t.Errorf("no time: %+v", s)
+	}
+}
+
+// TestLooseCache: a loose tree or commit read once is kept for the life of
+// the Repo (a second read does not touch the file); a loose blob is not.
+func TestLooseCache(t *testing.T) {
+	dir := wrInitWithFiles(t, map[string]string{"a/b.txt": "blob content"})
+	r := wrOpen(t, dir)
+	hd, err := r.Head()
+	if err != nil {
+		t.Fatal(err)
+	}
+	head := hd.Commit
+	c, err := r.ReadCommit(head)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blob, err := r.TreeEntryAt(head, "a/b.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.ReadBlob(blob.Hash); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.ReadTree(c.Tree); err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range []Hash{head, c.Tree, blob.Hash} {
+		p := filepath.Join(dir, ".git", "objects", h.String()[:2], h.String()[2:])
+		if err := os.Remove(p); err != nil {
+			t.Fatalf("object %s is not loose: %v", h, err)
+		}
+	}
+	if _, err := r.ReadCommit(head); err != nil {
+		t.Errorf("commit read again after its file went: %v (not cached)", err)
+	}
+	if _, err := r.ReadTree(c.Tree); err != nil {
+		t.Errorf("tree read again after its file went: %v (not cached)", err)
+	}
+	if _, err := r.ReadBlob(blob.Hash); !errors.Is(err, ErrObjectNotFound) {
+		t.Errorf("blob read after its file went: %v, want ErrObjectNotFound (blobs are not cached)", err)
 	}
 }

@@ -350,7 +350,14 @@ func auditMessage(ev AuditEvent) string {
 	return "gitseal: audit " + ev.Action + " " + what + "\n\nGitseal-Action: audit\nGitseal-Reveal: " + ev.Action + "\n"
 }
 
+// loginName is the login name as $USER or $LOGNAME say, as git's ident
+// fallback reads it, then the password database.
 func loginName() string {
+	for _, k := range []string{"USER", "LOGNAME"} {
+		if v := os.Getenv(k); v != "" {
+			return v
+		}
+	}
 	if u, err := user.Current(); err == nil && u.Username != "" {
 		return u.Username
 	}
@@ -382,6 +389,15 @@ func (s *Store) seenPath() string {
 	return filepath.Join(s.repo.CommonDir(), "gitseal", auditSeenFile)
 }
 
+// The seen file is append-only: every entry the clone moves its anchor to
+// is one more line, and the last line that is an object id is the anchor.
+// An append costs far less than writing a new file and renaming it over
+// the old (a reveal pays for it every time). A line torn by a crash is
+// skipped, so the anchor can only lag; each append starts with a newline,
+// so a torn line never runs into the next. Past seenCompactAt bytes the
+// file is rewritten to its last line.
+const seenCompactAt = 64 << 10
+
 func (s *Store) readSeen() (repo.Hash, error) {
 	b, err := os.ReadFile(s.seenPath())
 	if errors.Is(err, fs.ErrNotExist) {
@@ -390,16 +406,39 @@ func (s *Store) readSeen() (repo.Hash, error) {
 	if err != nil {
 		return repo.ZeroHash, fmt.Errorf("reading %s: %w", s.seenPath(), err)
 	}
-	h, err := repo.ParseHash(strings.TrimSpace(string(b)))
-	if err != nil {
+	h, ok := lastSeen(b)
+	if !ok {
 		return repo.ZeroHash, fmt.Errorf("reading %s: not an object id; it was damaged (delete it to trust the log as it is now)", s.seenPath())
 	}
 	return h, nil
 }
 
+// lastSeen is the last line of a seen file that is an object id; an empty
+// file has none and is not damaged.
+func lastSeen(b []byte) (repo.Hash, bool) {
+	lines := strings.Split(string(b), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if h, err := repo.ParseHash(strings.TrimSpace(lines[i])); err == nil {
+			return h, true
+		}
+	}
+	return repo.ZeroHash, strings.TrimSpace(string(b)) == ""
+}
+
 func (s *Store) writeSeen(h repo.Hash) error {
 	p := s.seenPath()
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return err
+	}
+	if fi, err := os.Stat(p); err == nil && fi.Size() < seenCompactAt {
+		f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			return err
+		}
+		_, err = f.WriteString("\n" + h.String() + "\n")
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
 		return err
 	}
 	tmp := fmt.Sprintf("%s.tmp%d", p, os.Getpid())

@@ -429,3 +429,61 @@ func mustParse(t *testing.T, s string) repo.Hash {
 	}
 	return h
 }
+
+// TestAuditSeenAppends: the seen anchor is appended to, not rewritten; the
+// last id in it counts, a torn line is skipped, and a long file is
+// compacted to its last id.
+func TestAuditSeenAppends(t *testing.T) {
+	s, _, c := auditStore(t)
+	var entries []repo.Hash
+	for i := 0; i < 3; i++ {
+		e := record(t, s, AuditEvent{Action: RevealGet, Command: "get", Env: "default", Secrets: []string{"DB_PASSWORD"}, Commit: c})
+		entries = append(entries, e.Entry)
+	}
+	b, err := os.ReadFile(s.seenPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range entries {
+		if !strings.Contains(string(b), h.String()+"\n") {
+			t.Fatalf("seen file %q lacks entry %s: it was rewritten, not appended to", b, h)
+		}
+	}
+	if seen, err := s.readSeen(); err != nil || seen != entries[2] {
+		t.Fatalf("readSeen = %s, %v; want the last entry %s", seen, err, entries[2])
+	}
+
+	// A crash in the middle of an append leaves a partial id: the one before counts,
+	// and the next append does not run into it.
+	f, err := os.OpenFile(s.seenPath(), os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("\n" + entries[0].String()[:17])
+	f.Close()
+	if seen, err := s.readSeen(); err != nil || seen != entries[2] {
+		t.Fatalf("after a torn line, readSeen = %s, %v; want %s", seen, err, entries[2])
+	}
+	e := record(t, s, AuditEvent{Action: RevealGet, Command: "get", Env: "default", Secrets: []string{"DB_PASSWORD"}, Commit: c})
+	if seen, err := s.readSeen(); err != nil || seen != e.Entry {
+		t.Fatalf("after an append past a torn line, readSeen = %s, %v; want %s", seen, err, e.Entry)
+	}
+	if rep, err := s.VerifyAudit(); err != nil || len(rep.Problems) != 0 {
+		t.Fatalf("VerifyAudit after a torn line: %v, %v", rep.Problems, err)
+	}
+
+	// Nothing but damage: an error that says how to recover.
+	os.WriteFile(s.seenPath(), []byte("not an id\n"), 0o644)
+	if _, err := s.readSeen(); err == nil || !strings.Contains(err.Error(), "delete it") {
+		t.Fatalf("readSeen of a damaged file = %v, want the damage reported", err)
+	}
+
+	// Past the size limit the file is rewritten to the one id.
+	os.WriteFile(s.seenPath(), bytes.Repeat([]byte(entries[0].String()+"\n"), seenCompactAt/41+1), 0o644)
+	if err := s.writeSeen(e.Entry); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(s.seenPath()); string(b) != e.Entry.String()+"\n" {
+		t.Fatalf("after compaction the seen file is %d bytes, want the last id alone", len(b))
+	}
+}

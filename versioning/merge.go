@@ -33,7 +33,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -68,20 +67,25 @@ type sealedPath struct {
 	env, kind, name string
 }
 
-var sealedPathRE = regexp.MustCompile(`(?:^|/)\.gitseal/([^/]+)/(secrets|keys)/([^/]+)$`)
-
-// parseSealedPath reads env, kind and name from a repository path such as
-// ".gitseal/prod/secrets/DB_PASSWORD".
+// parseSealedPath reads env, kind and name from a repository path whose
+// last four parts are .gitseal/ENV/secrets/NAME or .gitseal/ENV/keys/NAME,
+// such as ".gitseal/prod/secrets/DB_PASSWORD".
 func parseSealedPath(p string) (sealedPath, bool) {
-	m := sealedPathRE.FindStringSubmatch(filepath.ToSlash(p))
-	if m == nil || cipher.ValidName(m[1]) != nil || cipher.ValidName(m[3]) != nil {
+	parts := strings.Split(filepath.ToSlash(p), "/")
+	if len(parts) < 4 {
 		return sealedPath{}, false
 	}
-	kind := cipher.KindSecret
-	if m[2] == "keys" {
-		kind = cipher.KindKeyring
+	parts = parts[len(parts)-4:]
+	if parts[0] != ".gitseal" || cipher.ValidName(parts[1]) != nil || cipher.ValidName(parts[3]) != nil {
+		return sealedPath{}, false
 	}
-	return sealedPath{env: m[1], kind: kind, name: m[3]}, true
+	switch parts[2] {
+	case "secrets":
+		return sealedPath{env: parts[1], kind: cipher.KindSecret, name: parts[3]}, true
+	case "keys":
+		return sealedPath{env: parts[1], kind: cipher.KindKeyring, name: parts[3]}, true
+	}
+	return sealedPath{}, false
 }
 
 // candidate is a data key found at some commit, with what it binds to.

@@ -19,6 +19,10 @@ func TestParseSealedPathAndTextconvCandidates(t *testing.T) {
 		".gitseal/../secrets/X":                               {},
 		"gitseal/prod/secrets/X":                              {},
 		".gitseal/prod/recipients":                            {},
+		"x.gitseal/prod/secrets/X":                            {},
+		".gitseal/prod/other/X":                               {},
+		".gitseal//secrets/X":                                 {},
+		"a/.gitseal/prod/secrets/":                            {},
 		"/tmp/git-blob-AbCdEf/DB_PASSWORD":                    {},
 		".gitseal/" + strings.Repeat("e", 200) + "/secrets/X": {},
 	} {

@@ -138,9 +138,14 @@ func (a *app) runRun(args []string, o runOptions) error {
 		return err
 	}
 	defer s.Close()
-	names := s.Names()
-	if len(o.only) > 0 {
-		names = nil
+	var names []string
+	var values map[string][]byte
+	if len(o.only) == 0 {
+		if values, err = s.All(); err != nil {
+			return err
+		}
+		names = s.Names()
+	} else {
 		for _, n := range o.only {
 			n = strings.TrimSpace(n)
 			if n != "" {
@@ -148,14 +153,14 @@ func (a *app) runRun(args []string, o runOptions) error {
 			}
 		}
 		sort.Strings(names)
-	}
-	values := make(map[string][]byte, len(names))
-	for _, n := range names {
-		v, err := s.Get(n)
-		if err != nil {
-			return err
+		values = make(map[string][]byte, len(names))
+		for _, n := range names {
+			v, err := s.Get(n)
+			if err != nil {
+				return err
+			}
+			values[n] = v
 		}
-		values[n] = v
 	}
 	add, err := childEnv(values, names, o.prefix)
 	if err != nil {
