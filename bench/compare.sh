@@ -4,6 +4,8 @@
 #
 # Environment (all optional):
 #   GITSEAL    gitseal binary (default: go build -o $BENCH_DIR/gitseal ./cmd/gitseal)
+#   CGO_ENABLED  for that build (default 0: the static binary the README's
+#              install recommends; 1 for the dynamically linked default build)
 #   BENCH_DIR  work directory, outside the git tree (default /tmp/gitseal-bench)
 #   N          timed runs of each command (default 21); WARMUP untimed first (default 2)
 #   REPOS      repositories for set/get/run (default "small large")
@@ -44,9 +46,11 @@ DIR=$(cd "$DIR" && pwd)
 # Build everything before HOME is moved (the Go caches live under it).
 (cd "$root" && go build -o "$DIR/bin/timeit" ./bench/timeit)
 if [ -z "$GIT_ONLY" ] && [ -z "${GITSEAL:-}" ]; then
-	if (cd "$root" && go build -o "$DIR/gitseal" ./cmd/gitseal); then
+	CGO=${CGO_ENABLED-0}
+	if (cd "$root" && CGO_ENABLED=$CGO go build -o "$DIR/gitseal" ./cmd/gitseal); then
 		GITSEAL=$DIR/gitseal
 		built_from=$(cd "$root" && git rev-parse --short HEAD)
+		built_cgo="CGO_ENABLED=$CGO"
 		[ -z "$(cd "$root" && git status --porcelain --untracked-files=no)" ] || built_from="$built_from+uncommitted changes"
 	else
 		log "warning: ./cmd/gitseal does not build; timing the git side only"
@@ -305,7 +309,7 @@ load1=$(cut -d' ' -f1-3 /proc/loadavg)
 version="git only"
 if [ -z "$GIT_ONLY" ]; then
 	version="$("$GITSEAL" version 2>/dev/null | head -n 1)"
-	[ -z "${built_from:-}" ] || version="$version built from $built_from"
+	[ -z "${built_from:-}" ] || version="$version built from $built_from with $built_cgo"
 fi
 echo "| operation | repo | gitseal median | git median | ratio | cpu ratio | target | met |"
 echo "|---|---|---|---|---|---|---|---|"

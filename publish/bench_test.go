@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -226,5 +227,29 @@ func BenchmarkOpenAll(b *testing.B) {
 				s.Close()
 			}
 		})
+	}
+}
+
+// BenchmarkAll is All alone, Open done once, on one core and on all: what
+// reading and decrypting in parallel buys.
+func BenchmarkAll(b *testing.B) {
+	for _, size := range []string{"small", "large"} {
+		for _, procs := range []int{1, runtime.GOMAXPROCS(0)} {
+			b.Run(fmt.Sprintf("%s/procs=%d", size, procs), func(b *testing.B) {
+				r := getBenchRepo(b, size)
+				s, err := Open(context.Background(), Options{Dir: r.dir, Env: "default", Identity: r.ids, Getenv: func(string) string { return "" }})
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer s.Close()
+				defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					if all, err := s.All(); err != nil || len(all) != benchSecrets {
+						b.Fatalf("All: %d values, %v", len(all), err)
+					}
+				}
+			})
+		}
 	}
 }

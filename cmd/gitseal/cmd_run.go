@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -103,33 +105,45 @@ func validEnvVar(s string) bool {
 }
 
 // childEnv builds the variables to add, checking names and values before
-// anything runs.
-func childEnv(values map[string][]byte, names []string, prefix string) ([]string, error) {
-	var out []string
-	seen := map[string]string{}
+// anything runs, and says which variable names they take. names are sorted
+// and unique.
+func childEnv(values map[string][]byte, names []string, prefix string) ([]string, func(string) bool, error) {
+	out := make([]string, 0, len(names))
+	// Without a prefix a variable is the secret's own name, and names are
+	// unique: values itself says which variables are taken.
+	taken := func(v string) bool { _, ok := values[v]; return ok }
+	var vars map[string]string // with a prefix: variable -> secret
+	var rename *strings.Replacer
+	if prefix != "" {
+		vars = make(map[string]string, len(names))
+		taken = func(v string) bool { _, ok := vars[v]; return ok }
+		rename = strings.NewReplacer(".", "_", "-", "_")
+	}
 	for _, n := range names {
 		v := n
 		if prefix != "" {
-			v = prefix + strings.NewReplacer(".", "_", "-", "_").Replace(n)
+			v = prefix + rename.Replace(n)
 		}
 		if !validEnvVar(v) {
 			if prefix != "" {
-				return nil, usagef("run: --prefix %q does not make a valid variable name", prefix)
+				return nil, nil, usagef("run: --prefix %q does not make a valid variable name", prefix)
 			}
-			return nil, withHint(fmt.Errorf("run: secret %s is not a valid environment variable name", n),
+			return nil, nil, withHint(fmt.Errorf("run: secret %s is not a valid environment variable name", n),
 				"leave it out with --only, or name every variable PREFIX+NAME with --prefix (e.g. --prefix APP_)")
 		}
-		if other, dup := seen[v]; dup {
-			return nil, fmt.Errorf("run: secrets %s and %s would both be the variable %s", other, n, v)
+		if vars != nil {
+			if other, dup := vars[v]; dup {
+				return nil, nil, fmt.Errorf("run: secrets %s and %s would both be the variable %s", other, n, v)
+			}
+			vars[v] = n
 		}
-		seen[v] = n
 		val := values[n]
-		if strings.IndexByte(string(val), 0) >= 0 {
-			return nil, fmt.Errorf("run: secret %s contains a NUL byte, which an environment variable cannot hold; read it with `gitseal get %s`", n, n)
+		if bytes.IndexByte(val, 0) >= 0 {
+			return nil, nil, fmt.Errorf("run: secret %s contains a NUL byte, which an environment variable cannot hold; read it with `gitseal get %s`", n, n)
 		}
 		out = append(out, v+"="+string(val))
 	}
-	return out, nil
+	return out, taken, nil
 }
 
 func (a *app) runRun(args []string, o runOptions) error {
@@ -153,6 +167,7 @@ func (a *app) runRun(args []string, o runOptions) error {
 			}
 		}
 		sort.Strings(names)
+		names = slices.Compact(names)
 		values = make(map[string][]byte, len(names))
 		for _, n := range names {
 			v, err := s.Get(n)
@@ -162,7 +177,7 @@ func (a *app) runRun(args []string, o runOptions) error {
 			values[n] = v
 		}
 	}
-	add, err := childEnv(values, names, o.prefix)
+	add, taken, err := childEnv(values, names, o.prefix)
 	if err != nil {
 		return err
 	}
@@ -171,15 +186,11 @@ func (a *app) runRun(args []string, o runOptions) error {
 			return err
 		}
 	}
-	env := make([]string, 0, len(os.Environ())+len(add))
-	override := map[string]bool{"GITSEAL_IDENTITY": true, "GITSEAL_PASSPHRASE": true}
-	for _, kv := range add {
+	environ := os.Environ()
+	env := make([]string, 0, len(environ)+len(add))
+	for _, kv := range environ {
 		k, _, _ := strings.Cut(kv, "=")
-		override[k] = true
-	}
-	for _, kv := range os.Environ() {
-		k, _, _ := strings.Cut(kv, "=")
-		if !override[k] {
+		if k != "GITSEAL_IDENTITY" && k != "GITSEAL_PASSPHRASE" && !taken(k) {
 			env = append(env, kv)
 		}
 	}
