@@ -8,6 +8,10 @@ package publish
 //     created, or fast-forwarded to a descendant. A destination that is
 //     ahead is left alone (the other direction brings it back); one that has
 //     diverged is refused, never forced.
+//   - Except the audit log on fetch: two clones that both recorded reveals
+//     have diverged logs, and that is normal. Fetch joins them with a merge
+//     entry whose parents are both tips (nothing of either is lost), so the
+//     next push fast-forwards. Push refuses a diverged log and says to fetch.
 //   - A pin is not judged on its own, since publishing an older commit moves
 //     a pin backwards on purpose. It follows its environment's publish
 //     history: when the history is created, fast-forwarded or already equal,
@@ -27,6 +31,7 @@ import (
 	"strings"
 
 	"github.com/gitseal/gitseal/repo"
+	"github.com/gitseal/gitseal/versioning"
 )
 
 // RefPrefix is the namespace Push and Fetch move: pins, publish history and
@@ -46,6 +51,7 @@ const (
 	StatusBehind   = "behind"     // the destination is ahead: nothing to move
 	StatusSkipped  = "skipped"    // not moved, and not an error (Reason says why)
 	StatusRefused  = "refused"    // not moved: an error (Reason says why)
+	StatusMerged   = "merged"     // fetch: a diverged audit log joined with a merge entry
 )
 
 // RefChange is what Push or Fetch did, or would not do, with one ref.
@@ -56,6 +62,8 @@ type RefChange struct {
 	Old, New repo.Hash
 	Status   string
 	Reason   string
+
+	theirs repo.Hash // a diverged chain: the source's value
 }
 
 // SyncResult is what Push or Fetch did.
@@ -72,7 +80,7 @@ type SyncResult struct {
 func (s SyncResult) Changed() bool {
 	for _, c := range s.Changes {
 		switch c.Status {
-		case StatusCreated, StatusUpdated, StatusDeleted:
+		case StatusCreated, StatusUpdated, StatusDeleted, StatusMerged:
 			return true
 		}
 	}
@@ -143,6 +151,9 @@ func plan(r *repo.Repo, src, dst map[string]repo.Hash, sd side) ([]RefChange, er
 			case behind:
 				c.Status, c.New = StatusBehind, d
 				c.Reason = fmt.Sprintf("%s is ahead; `%s` brings its entries here", sd.dst, sd.catchUp)
+			case name == versioning.AuditRef:
+				c.Status, c.New, c.theirs = StatusRefused, d, s
+				c.Reason = "the audit logs have diverged (both sides recorded reveals); `gitseal fetch` joins them, then push again"
 			default:
 				c.Status, c.New = StatusRefused, d
 				c.Reason = "the histories have diverged (not a fast-forward); not forced"
@@ -319,6 +330,18 @@ func Fetch(ctx context.Context, r *repo.Repo, remote string) (SyncResult, error)
 	}
 	if res.Changes, err = plan(r, gitsealRefs(fr.Refs), local, fetching); err != nil {
 		return res, fmt.Errorf("fetch: %w", err)
+	}
+	// A diverged audit log is joined, not refused.
+	for i, c := range res.Changes {
+		if c.Ref != versioning.AuditRef || c.theirs.IsZero() {
+			continue
+		}
+		tip, err := versioning.MergeAuditLog(ctx, r, c.theirs)
+		if err != nil {
+			res.Changes[i].Reason = "joining the diverged audit logs failed: " + err.Error()
+			continue
+		}
+		res.Changes[i].Status, res.Changes[i].New, res.Changes[i].Reason = StatusMerged, tip, ""
 	}
 	// Chains first, then pins, so that a pin never gets ahead of the
 	// history that records it.

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gitseal/gitseal/repo"
+	"github.com/gitseal/gitseal/versioning"
 )
 
 // syGit runs git in dir (with the fixture's environment, set by t.Setenv).
@@ -343,4 +344,95 @@ func TestPushSendsAppCommits(t *testing.T) {
 	if _, err := Push(ctx, a.r, "no-such-remote"); !errors.Is(err, repo.ErrRemoteNotFound) {
 		t.Fatalf("push to an unknown remote: %v", err)
 	}
+}
+
+// TestAuditLogsMergeOnFetch: two clones that both record reveals have
+// diverged audit logs. Push refuses and says to fetch; fetch joins the two
+// with a merge entry; the next push fast-forwards, and both clones then
+// hold every entry.
+func TestAuditLogsMergeOnFetch(t *testing.T) {
+	ctx := context.Background()
+	a := newFixture(t)
+	bare, url := syRemote(t, a, false)
+	// Each clone's events differ: identical events in the same second by
+	// the same person are the same commit.
+	reveal := func(dir string) repo.Hash {
+		t.Helper()
+		s, err := versioning.Open(dir, versioning.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		e, err := s.RecordReveal(ctx, versioning.AuditEvent{Action: versioning.RevealGet, Command: "get", Env: "default", Secrets: []string{"DB"}, Commit: a.c2, Host: filepath.Base(dir)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e.Entry
+	}
+	a1 := reveal(a.dir)
+	if _, err := Push(ctx, a.r, url); err != nil {
+		t.Fatal(err)
+	}
+	bDir := filepath.Join(t.TempDir(), "b")
+	syGit(t, filepath.Dir(bDir), "clone", "-q", bare, bDir)
+	b, err := repo.Open(bDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if _, err := Fetch(ctx, b, url); err != nil || syRef(t, b, versioning.AuditRef) != a1 {
+		t.Fatalf("first fetch: %v, audit log at %s", err, syRef(t, b, versioning.AuditRef))
+	}
+
+	a2 := reveal(a.dir)
+	if res, err := Push(ctx, a.r, url); err != nil || syStatus(res)[versioning.AuditRef] != StatusUpdated {
+		t.Fatalf("push of a new entry: %v (%v)", err, syStatus(res))
+	}
+	b1 := reveal(bDir)
+	res, err := Push(ctx, b, url)
+	if !errors.Is(err, ErrRefused) || syStatus(res)[versioning.AuditRef] != StatusRefused || !strings.Contains(err.Error(), "gitseal fetch") {
+		t.Fatalf("push of a diverged audit log: %v (%v); want refused, saying to fetch", err, syStatus(res))
+	}
+
+	res, err = Fetch(ctx, b, url)
+	if err != nil || syStatus(res)[versioning.AuditRef] != StatusMerged {
+		t.Fatalf("fetch of a diverged audit log: %v (%v); want merged", err, syStatus(res))
+	}
+	tip := syRef(t, b, versioning.AuditRef)
+	c, err := b.ReadCommit(tip)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Parents) != 2 || c.Parents[0] != b1 || c.Parents[1] != a2 {
+		t.Fatalf("merge entry %s has parents %v, want this clone's %s and the remote's %s", tip, c.Parents, b1, a2)
+	}
+
+	if res, err = Push(ctx, b, url); err != nil || syStatus(res)[versioning.AuditRef] != StatusUpdated {
+		t.Fatalf("push after the merge: %v (%v); want a fast-forward", err, syStatus(res))
+	}
+	if res, err = Fetch(ctx, a.r, url); err != nil || syStatus(res)[versioning.AuditRef] != StatusUpdated {
+		t.Fatalf("fetch into the first clone: %v (%v); want a fast-forward", err, syStatus(res))
+	}
+	for _, dir := range []string{a.dir, bDir} {
+		s, err := versioning.Open(dir, versioning.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		log, err := s.AuditLog()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[repo.Hash]bool{}
+		for _, e := range log {
+			got[e.Entry] = true
+		}
+		if len(log) != 3 || !got[a1] || !got[a2] || !got[b1] {
+			t.Fatalf("%s: audit log has %d events, want a1, a2 and b1", dir, len(log))
+		}
+		if rep, err := s.VerifyAudit(); err != nil {
+			t.Fatalf("%s: audit verify: %v %v", dir, err, rep.Problems)
+		}
+		s.Close()
+	}
+	syFsck(t, bare)
 }

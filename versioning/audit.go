@@ -665,6 +665,13 @@ func (s *Store) describeLoss(tip, seen repo.Hash) string {
 	return fmt.Sprintf("the log was rewritten: the newest entry this clone saw (%s) is no longer in it", shortHash(seen))
 }
 
+// MergeAuditLog is Store.AuditMerge for a repository opened elsewhere: the
+// sync code (package publish) merges a fetched log with it.
+func MergeAuditLog(ctx context.Context, r *repo.Repo, other repo.Hash) (repo.Hash, error) {
+	s := &Store{repo: r, now: time.Now}
+	return s.AuditMerge(ctx, other)
+}
+
 // AuditMerge joins another copy of the log (other, such as a fetched
 // remote's refs/gitseal/audit) into AuditRef: a fast-forward when the local
 // log is contained in other, nothing when other is contained in the local

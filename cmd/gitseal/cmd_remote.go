@@ -129,7 +129,11 @@ func (a *app) reportSync(op string, res publish.SyncResult) {
 	if !res.Changed() {
 		a.infof("%s %s: everything up to date", op, res.URL)
 	} else {
-		a.infof("%s %s %s (%d objects)", op, dir, res.URL, res.Objects)
+		objects := "objects"
+		if res.Objects == 1 {
+			objects = "object"
+		}
+		a.infof("%s %s %s (%d %s)", op, dir, res.URL, res.Objects, objects)
 	}
 	for _, c := range res.Changes {
 		switch c.Status {
@@ -139,6 +143,8 @@ func (a *app) reportSync(op string, res publish.SyncResult) {
 			a.infof("  updated  %s %s..%s", c.Ref, short(c.Old), short(c.New))
 		case publish.StatusDeleted:
 			a.infof("  deleted  %s (was %s)", c.Ref, short(c.Old))
+		case publish.StatusMerged:
+			a.infof("  merged   %s %s (the remote's entries and this clone's)", c.Ref, short(c.New))
 		case publish.StatusBehind, publish.StatusSkipped:
 			a.infof("  %-8s %s: %s", c.Status, c.Ref, c.Reason)
 		case publish.StatusRefused:
