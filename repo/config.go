@@ -170,6 +170,24 @@ func (r *Repo) config() *config {
 func (r *Repo) loadConfig() *config {
 	c := &config{}
 	p := &configParser{repo: r, out: c}
+	for _, f := range append(userConfigFiles(), filepath.Join(r.commonDir, "config")) {
+		p.file(f, 0)
+	}
+	// The worktree file counts only when the repository config (as merged
+	// so far) turns it on.
+	wt := filepath.Join(r.gitDir, "config.worktree")
+	if on, _ := c.getBool("extensions.worktreeconfig"); on {
+		p.file(wt, 0)
+	} else {
+		c.files = append(c.files, stampOf(wt)) // notice it being created
+	}
+	c.addEnv()
+	return c
+}
+
+// userConfigFiles are the system and global config files, in git's order:
+// the files a repository's own config cannot change.
+func userConfigFiles() []string {
 	var files []string
 	if nosys, _ := parseBool(os.Getenv("GIT_CONFIG_NOSYSTEM")); !nosys {
 		if sys := os.Getenv("GIT_CONFIG_SYSTEM"); sys != "" {
@@ -195,29 +213,36 @@ func (r *Repo) loadConfig() *config {
 			files = append(files, filepath.Join(home, ".gitconfig"))
 		}
 	}
-	files = append(files, filepath.Join(r.commonDir, "config"))
-	for _, f := range files {
+	return files
+}
+
+// addEnv appends the entries of GIT_CONFIG_COUNT, GIT_CONFIG_KEY_<n> and
+// GIT_CONFIG_VALUE_<n>.
+func (c *config) addEnv() {
+	n, err := strconv.Atoi(os.Getenv("GIT_CONFIG_COUNT"))
+	if err != nil {
+		return
+	}
+	for i := 0; i < n; i++ {
+		key, ok := os.LookupEnv("GIT_CONFIG_KEY_" + strconv.Itoa(i))
+		sec, sub, name, valid := splitKey(key)
+		if !ok || !valid {
+			continue
+		}
+		c.entries = append(c.entries, configEntry{section: sec, subsection: sub, name: name,
+			value: os.Getenv("GIT_CONFIG_VALUE_" + strconv.Itoa(i)), hasValue: true})
+	}
+}
+
+// protectedConfig is the config a repository cannot write: system, global
+// and the environment's, as git reads safe.directory.
+func protectedConfig() *config {
+	c := &config{}
+	p := &configParser{out: c}
+	for _, f := range userConfigFiles() {
 		p.file(f, 0)
 	}
-	// The worktree file counts only when the repository config (as merged
-	// so far) turns it on.
-	wt := filepath.Join(r.gitDir, "config.worktree")
-	if on, _ := c.getBool("extensions.worktreeconfig"); on {
-		p.file(wt, 0)
-	} else {
-		c.files = append(c.files, stampOf(wt)) // notice it being created
-	}
-	if n, err := strconv.Atoi(os.Getenv("GIT_CONFIG_COUNT")); err == nil {
-		for i := 0; i < n; i++ {
-			key, ok := os.LookupEnv("GIT_CONFIG_KEY_" + strconv.Itoa(i))
-			sec, sub, name, valid := splitKey(key)
-			if !ok || !valid {
-				continue
-			}
-			c.entries = append(c.entries, configEntry{section: sec, subsection: sub, name: name,
-				value: os.Getenv("GIT_CONFIG_VALUE_" + strconv.Itoa(i)), hasValue: true})
-		}
-	}
+	c.addEnv()
 	return c
 }
 

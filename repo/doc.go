@@ -76,4 +76,7 @@ var (
 	// ErrIndexUnsupported: the index uses a feature gitseal does not update
 	// (split or sparse index).
 	ErrIndexUnsupported = errors.New("index format not supported")
+	// ErrDubiousOwnership: the repository found belongs to another user and
+	// safe.directory does not name it (see DubiousOwnershipError).
+	ErrDubiousOwnership = errors.New("dubious ownership")
 )

@@ -35,7 +35,9 @@ type Repo struct {
 // git does: a .git directory, a .git file ("gitdir: PATH", as linked worktrees
 // and submodules use), or dir itself being a (bare) git directory. $GIT_DIR,
 // when set, names the git directory directly, and the work tree is then
-// $GIT_WORK_TREE, core.worktree, or dir.
+// $GIT_WORK_TREE, core.worktree, or dir. A repository found by walking up
+// must belong to the current user unless safe.directory names it (see
+// safedir.go): otherwise the error wraps ErrDubiousOwnership.
 func Open(dir string) (*Repo, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
@@ -67,10 +69,16 @@ func Open(dir string) (*Repo, error) {
 		if fi, err := os.Stat(dotgit); err == nil {
 			switch {
 			case fi.IsDir() && isGitDir(dotgit):
+				if err := checkOwnership("", d, dotgit); err != nil {
+					return nil, err
+				}
 				return openAt(dotgit, d, false)
 			case fi.Mode().IsRegular():
 				gd, err := readGitFile(dotgit)
 				if err != nil {
+					return nil, err
+				}
+				if err := checkOwnership(dotgit, d, gd); err != nil {
 					return nil, err
 				}
 				return openAt(gd, d, false)
@@ -82,6 +90,9 @@ func Open(dir string) (*Repo, error) {
 				// Inside a non-bare repository's .git: the work tree is its
 				// parent, as git sees it.
 				wt = filepath.Dir(d)
+			}
+			if err := checkOwnership("", wt, d); err != nil {
+				return nil, err
 			}
 			return openAt(d, wt, false)
 		}

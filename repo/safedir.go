@@ -1,0 +1,99 @@
+package repo
+
+// Repository ownership, checked as git checks it (safe.directory, git
+// 2.35.2 and later). A repository found by walking up from the working
+// directory must belong to the user running gitseal: otherwise someone
+// else's .git above a shared directory (/tmp, a mounted volume) would give
+// gitseal their config, and with it their gitseal.auditNotify command and
+// their hooks' idea of the user's identity. A repository owned by someone
+// else is opened only when safe.directory, in the system or global config
+// or GIT_CONFIG_* (never the repository's own), names its path or "*".
+// An empty value clears the list above it. $GIT_DIR skips the check, as in
+// git: the caller named the repository.
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"syscall"
+)
+
+// DubiousOwnershipError names the repository and how to trust it.
+type DubiousOwnershipError struct {
+	Path string // the work tree, or the git directory of a bare repository
+}
+
+func (e *DubiousOwnershipError) Error() string {
+	return fmt.Sprintf("detected dubious ownership in repository at %s (it belongs to another user); "+
+		"if you trust it, run `git config --global --add safe.directory %s`", e.Path, e.Path)
+}
+
+func (e *DubiousOwnershipError) Unwrap() error { return ErrDubiousOwnership }
+
+// checkOwnership applies git's rule to a discovered repository: the .git
+// file (if any), the work tree (if any) and the git directory must all be
+// the current user's.
+func checkOwnership(gitFile, workTree, gitDir string) error {
+	uid, ok := currentUID()
+	if ok && ownedBy(gitFile, uid) && ownedBy(workTree, uid) && ownedBy(gitDir, uid) {
+		return nil
+	}
+	path := workTree
+	if path == "" {
+		path = gitDir
+	}
+	if safeDirectory(path) {
+		return nil
+	}
+	return &DubiousOwnershipError{Path: path}
+}
+
+// currentUID is the effective user id; for root running under sudo, the
+// user who ran sudo ($SUDO_UID), as git has it.
+func currentUID() (int, bool) {
+	uid := os.Geteuid()
+	if uid == 0 {
+		if s := os.Getenv("SUDO_UID"); s != "" {
+			n, err := strconv.Atoi(s)
+			if err != nil || n < 0 {
+				return 0, false
+			}
+			return n, true
+		}
+	}
+	return uid, true
+}
+
+// ownedBy reports whether path ("" counts as owned) belongs to uid.
+func ownedBy(path string, uid int) bool {
+	if path == "" {
+		return true
+	}
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return false
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	return ok && int(st.Uid) == uid
+}
+
+// safeDirectory reports whether the protected config's safe.directory list
+// names path or "*".
+func safeDirectory(path string) bool {
+	want := filepath.Clean(path)
+	safe := false
+	for _, v := range protectedConfig().getAll("safe.directory") {
+		switch {
+		case v == "":
+			safe = false // an empty value resets the list
+		case v == "*":
+			safe = true
+		default:
+			if expanded := expandHome(v); expanded != "" && filepath.Clean(expanded) == want {
+				safe = true
+			}
+		}
+	}
+	return safe
+}
