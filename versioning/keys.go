@@ -69,6 +69,9 @@ func (s *Store) KeyCreate(ctx context.Context, env, name string, bits int, w Wri
 		if t.env.HasKey(name) {
 			return "", fmt.Errorf("key %s already exists in %s; `gitseal key reset %s` adds a new version: %w", name, t.env.name, name, ErrExists)
 		}
+		if err := t.checkCase("key", keysDir(t.env.name), name, t.env.KeyNames); err != nil {
+			return "", err
+		}
 		return keyMessage("create", t.env.name, name), t.putKeyring(name, k)
 	})
 }
@@ -86,7 +89,7 @@ func (s *Store) KeyImport(ctx context.Context, env, name string, key []byte, w W
 			if k, err = t.env.Keyring(name); err == nil {
 				err = k.Import(key, s.now())
 			}
-		} else {
+		} else if err = t.checkCase("key", keysDir(t.env.name), name, t.env.KeyNames); err == nil {
 			k, err = cipher.ImportKeyring(key, s.now())
 		}
 		if err != nil {

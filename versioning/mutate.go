@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"path"
 	"sort"
+	"strings"
 
 	"github.com/gitseal/gitseal/cipher"
 	"github.com/gitseal/gitseal/repo"
@@ -27,6 +29,29 @@ func (t *tx) put(p string, data []byte) {
 }
 func (t *tx) del(p string) { t.changes = append(t.changes, repo.Change{Path: p, Delete: true}) }
 
+// checkCase refuses a new name that differs only in case from one the
+// directory has, or gets in this transaction: on a case-insensitive file
+// system (macOS, Windows) the two would be one file, and a checkout there
+// would show one secret's file under the other's name.
+func (t *tx) checkCase(what, dir, name string, existing func() ([]string, error)) error {
+	names, err := existing()
+	if err != nil {
+		return err
+	}
+	for _, c := range t.changes {
+		if !c.Delete && path.Dir(c.Path) == dir {
+			names = append(names, path.Base(c.Path))
+		}
+	}
+	for _, n := range names {
+		if n != name && strings.EqualFold(n, name) {
+			return fmt.Errorf("%s %s: %s %s/%s already exists, and the two would be one file on a case-insensitive file system (macOS, Windows); use that name or another: %w",
+				what, name, what, t.env.name, n, ErrInvalid)
+		}
+	}
+	return nil
+}
+
 // seal seals a secret value unless it already holds exactly that value; it
 // reports whether anything changed.
 func (t *tx) setSecret(name string, value []byte) (bool, error) {
@@ -34,6 +59,11 @@ func (t *tx) setSecret(name string, value []byte) (bool, error) {
 	dk, err := e.DataKey()
 	if err != nil {
 		return false, err
+	}
+	if !e.Has(name) {
+		if err := t.checkCase("secret", secretsDir(e.name), name, e.Names); err != nil {
+			return false, err
+		}
 	}
 	if old, err := e.Get(name); err == nil && bytes.Equal(old, value) {
 		return false, nil
