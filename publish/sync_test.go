@@ -99,6 +99,19 @@ func syRemote(t *testing.T, f *fixture, daemon bool) (bare, url string) {
 	return bare, "file://" + bare
 }
 
+// syClone clones bare with git and opens the clone.
+func syClone(t *testing.T, bare string) (string, *repo.Repo) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "b")
+	syGit(t, filepath.Dir(dir), "clone", "-q", bare, dir)
+	r, err := repo.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return dir, r
+}
+
 func syStatus(res SyncResult) map[string]string {
 	m := map[string]string{}
 	for _, c := range res.Changes {
@@ -156,13 +169,7 @@ func testPushFetch(t *testing.T, daemon bool) {
 	syFsck(t, bare)
 
 	// A second clone fetches the pins and the history.
-	bDir := filepath.Join(t.TempDir(), "b")
-	syGit(t, filepath.Dir(bDir), "clone", "-q", bare, bDir)
-	b, err := repo.Open(bDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	bDir, b := syClone(t, bare)
 	res, err = Fetch(ctx, b, url)
 	if err != nil {
 		t.Fatalf("fetch: %v", err)
@@ -373,13 +380,7 @@ func TestAuditLogsMergeOnFetch(t *testing.T) {
 	if _, err := Push(ctx, a.r, url); err != nil {
 		t.Fatal(err)
 	}
-	bDir := filepath.Join(t.TempDir(), "b")
-	syGit(t, filepath.Dir(bDir), "clone", "-q", bare, bDir)
-	b, err := repo.Open(bDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	bDir, b := syClone(t, bare)
 	if _, err := Fetch(ctx, b, url); err != nil || syRef(t, b, versioning.AuditRef) != a1 {
 		t.Fatalf("first fetch: %v, audit log at %s", err, syRef(t, b, versioning.AuditRef))
 	}
