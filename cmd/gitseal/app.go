@@ -29,6 +29,11 @@ type app struct {
 	stderrIsTerminal func() bool
 	readPassword     func() ([]byte, error)
 
+	// stopSignals gives SIGINT back to its disposition from before gitseal
+	// (run calls it before it becomes CMD, so an ignored SIGINT stays
+	// ignored, as nohup and `cmd &` in scripts want).
+	stopSignals func()
+
 	// global flags
 	dir      string
 	env      string
@@ -41,6 +46,7 @@ type app struct {
 func (a *app) run(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	a.stopSignals = stop
 	root := a.newRootCmd(args)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)

@@ -213,6 +213,9 @@ func (a *app) runRun(args []string, o runOptions) error {
 		a.store.Close()
 		a.store = nil
 	}
+	if a.stopSignals != nil {
+		a.stopSignals()
+	}
 	err = syscall.Exec(path, args, env)
 	a.printError(fmt.Errorf("run: %s: %w", args[0], err))
 	return exitStatus(126)

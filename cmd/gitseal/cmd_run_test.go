@@ -90,3 +90,36 @@ func TestRunBecomesCommand(t *testing.T) {
 		t.Fatalf("child printed %q, want %q (its pid is gitseal run's)", got, want)
 	}
 }
+
+// TestRunKeepsIgnoredInterrupt: a SIGINT ignored when gitseal started (nohup,
+// `cmd &` in a script) is still ignored by CMD; gitseal's own handler for it
+// does not become CMD's default.
+func TestRunKeepsIgnoredInterrupt(t *testing.T) {
+	p := newProcEnv(t)
+	// sh ignores INT, then becomes gitseal run, which becomes the script.
+	cmd := p.command("", "run", "--", "sh", "-c", `echo ready; i=0; while [ $i -lt 20 ]; do sleep 0.05; i=$((i+1)); done; echo survived`)
+	cmd.Args = append([]string{"sh", "-c", `trap "" INT; exec "$0" "$@"`, cmd.Path}, cmd.Args[1:]...)
+	cmd.Path = "/bin/sh"
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(out)
+	if !sc.Scan() || sc.Text() != "ready" {
+		cmd.Process.Kill()
+		t.Fatalf("child did not start: %q", sc.Text())
+	}
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	var rest []string
+	for sc.Scan() {
+		rest = append(rest, sc.Text())
+	}
+	if err := cmd.Wait(); err != nil || strings.Join(rest, "\n") != "survived" {
+		t.Fatalf("with SIGINT ignored, the child got it: %v, printed %q", err, rest)
+	}
+}
