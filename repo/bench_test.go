@@ -2,11 +2,13 @@ package repo
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -250,5 +252,52 @@ func BenchmarkPathLog(b *testing.B) {
 		if n == 0 {
 			b.Fatal("no history")
 		}
+	}
+}
+
+// BenchmarkIndexFind looks up 1,000 ids spread over the benchmark
+// repository's largest pack index, as reading every secret does: the
+// interpolating search against plain binary search in the same run.
+//
+//	GITSEAL_BENCH_REPO=/tmp/gitseal-bench/repos/large go test ./repo -run '^$' -bench IndexFind
+func BenchmarkIndexFind(b *testing.B) {
+	dir, _ := benchFixture(b)
+	packs, _ := filepath.Glob(filepath.Join(dir, ".git", "objects", "pack", "*.idx"))
+	var ix *packIndex
+	for _, p := range packs {
+		x, err := openPackIndex(p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if ix == nil || x.n > ix.n {
+			ix = x
+		}
+	}
+	if ix == nil {
+		b.Fatal("no pack index")
+	}
+	var ids []Hash
+	for i := 0; i < ix.n; i += max(1, ix.n/1000) {
+		ids = append(ids, Hash(ix.name(i)))
+	}
+	binary := func(h Hash) int {
+		lo, hi := ix.fanout(h[0])
+		return lo + sort.Search(hi-lo, func(i int) bool { return bytes.Compare(ix.name(lo+i), h[:]) >= 0 })
+	}
+	interp := func(h Hash) int { lo, hi := ix.fanout(h[0]); return ix.search(lo, hi, h) }
+	for _, bc := range []struct {
+		name string
+		fn   func(Hash) int
+	}{{"interpolation", interp}, {"binary", binary}} {
+		b.Run(fmt.Sprintf("%s/%dk-objects", bc.name, ix.n/1000), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				for _, h := range ids {
+					if j := bc.fn(h); !bytes.Equal(ix.name(j), h[:]) {
+						b.Fatalf("%x not found", h)
+					}
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(ids)), "ns/lookup")
+		})
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -146,14 +147,44 @@ func (ix *packIndex) name(i int) []byte {
 // find returns the pack offset of h.
 func (ix *packIndex) find(h Hash) (int64, bool, error) {
 	lo, hi := ix.fanout(h[0])
-	i := lo + sort.Search(hi-lo, func(i int) bool {
-		return bytes.Compare(ix.name(lo+i), h[:]) >= 0
-	})
+	i := ix.search(lo, hi, h)
 	if i >= hi || !bytes.Equal(ix.name(i), h[:]) {
 		return 0, false, nil
 	}
 	off, err := ix.offset(i)
 	return off, err == nil, err
+}
+
+// search returns the first entry in [lo, hi) whose id is not below h (hi
+// when there is none). Object ids are uniformly distributed, so the first
+// few probes guess where h falls from the bytes after the fan-out byte
+// (interpolation, as git's own lookup does); what is left is binary
+// searched. On a large index that is two or three probes instead of
+// eleven, and each probe is a cache miss: it is most of what looking up a
+// thousand secrets costs in a 300k-object pack. An index whose ids are
+// not uniform (made on purpose) costs at most the three guesses more.
+func (ix *packIndex) search(lo, hi int, h Hash) int {
+	t := binary.BigEndian.Uint64(h[1:9])
+	// Entries before lo are below h and their keys at most kLo; entries
+	// from hi on are not below h and their keys at least kHi.
+	kLo, kHi := uint64(0), uint64(math.MaxUint64)
+	for probes := 0; probes < 3 && hi-lo > 16; probes++ {
+		frac := float64(t-kLo) / (float64(kHi-kLo) + 1)
+		mid := lo + int(frac*float64(hi-lo))
+		mid = max(lo, min(mid, hi-1))
+		name := ix.name(mid)
+		switch c := bytes.Compare(name, h[:]); {
+		case c < 0:
+			lo, kLo = mid+1, binary.BigEndian.Uint64(name[1:9])
+		case c > 0:
+			hi, kHi = mid, binary.BigEndian.Uint64(name[1:9])
+		default:
+			return mid
+		}
+	}
+	return lo + sort.Search(hi-lo, func(i int) bool {
+		return bytes.Compare(ix.name(lo+i), h[:]) >= 0
+	})
 }
 
 // offset returns entry i's pack offset.

@@ -6,9 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -406,5 +409,75 @@ func TestPacksSearchedNewestFirst(t *testing.T) {
 	}
 	if packs[0].packPath == old[0] || !packs[0].mtime.After(packs[1].mtime) {
 		t.Fatalf("packs in order %s (%v), %s (%v): the newest is not first", packs[0].packPath, packs[0].mtime, packs[1].packPath, packs[1].mtime)
+	}
+}
+
+// TestIndexSearch: the interpolating search finds what binary search
+// finds, for ids spread as real ones are and for ids made to mislead it
+// (clustered, skewed), present and absent, at every edge.
+func TestIndexSearch(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	random := func(b []byte) {
+		for i := range b {
+			b[i] = byte(rng.UintN(256))
+		}
+	}
+	shapes := map[string]func(i int, h *Hash){
+		"uniform": func(i int, h *Hash) { random(h[1:]) },
+		"clustered": func(i int, h *Hash) { // equal up to the last bytes
+			random(h[15:])
+		},
+		"skewed": func(i int, h *Hash) { // most ids in a sliver of the range
+			random(h[1:])
+			if i%10 != 0 {
+				h[1], h[2] = 0xff, 0xff
+			}
+		},
+	}
+	for name, shape := range shapes {
+		for _, n := range []int{0, 1, 5, 17, 100, 3000} {
+			ids := make([]Hash, n)
+			for i := range ids {
+				ids[i][0] = 0x42
+				shape(i, &ids[i])
+			}
+			slices.SortFunc(ids, func(a, b Hash) int { return bytes.Compare(a[:], b[:]) })
+			ids = slices.Compact(ids)
+			ix := &packIndex{stride: 20}
+			for _, h := range ids {
+				ix.data = append(ix.data, h[:]...)
+			}
+			want := func(h Hash) int {
+				return sort.Search(len(ids), func(i int) bool { return bytes.Compare(ids[i][:], h[:]) >= 0 })
+			}
+			check := func(h Hash) {
+				t.Helper()
+				if got, w := ix.search(0, len(ids), h), want(h); got != w {
+					t.Fatalf("%s, %d ids: search(%x) = %d, want %d", name, len(ids), h, got, w)
+				}
+			}
+			var probes []Hash
+			for _, h := range ids {
+				probes = append(probes, h)
+				lower, higher := h, h
+				lower[19]--
+				higher[19]++
+				probes = append(probes, lower, higher)
+			}
+			for i := 0; i < 500; i++ {
+				var h Hash
+				h[0] = 0x42
+				shape(i, &h)
+				probes = append(probes, h)
+			}
+			lowest, highest := Hash{0x42}, Hash{0x42}
+			for i := 1; i < 20; i++ {
+				highest[i] = 0xff
+			}
+			probes = append(probes, lowest, highest)
+			for _, h := range probes {
+				check(h)
+			}
+		}
 	}
 }
