@@ -92,6 +92,11 @@ func (s *Store) mutate(ctx context.Context, env string, w WriteOptions, fn func(
 	if err != nil {
 		return Result{}, err
 	}
+	if w.Stage {
+		if err := e.followIndex(); err != nil {
+			return Result{}, err
+		}
+	}
 	t := &tx{env: e}
 	msg, err := fn(t)
 	if err != nil {

@@ -105,6 +105,10 @@ func (sn *Snapshot) Env(name string) (*Env, error) {
 type Env struct {
 	sn   *Snapshot
 	name string
+	// staged holds the index's versions of the wrapped data key files when
+	// they differ from the snapshot's (see followIndex); a zero id means
+	// the index has no such file.
+	staged map[string]repo.Hash
 
 	dkOnce sync.Once
 	dk     *cipher.DataKey
@@ -161,10 +165,66 @@ func (e *Env) DataKey() (*cipher.DataKey, error) {
 	return e.dk, e.dkErr
 }
 
+// keyFile reads one of the wrapped data key files: the index's version when
+// followIndex found one, else the snapshot's.
+func (e *Env) keyFile(p string) ([]byte, error) {
+	if h, ok := e.staged[p]; ok {
+		if h.IsZero() {
+			return nil, fmt.Errorf("%s is not in the index: %w", p, repo.ErrPathNotFound)
+		}
+		return e.sn.store.repo.ReadBlob(h)
+	}
+	data, _, err := e.sn.store.repo.FileAt(e.sn.commit, p)
+	return data, err
+}
+
+// followIndex makes e seal under the data key staged in the index when it
+// differs from the snapshot's: a merge in progress that brings the other
+// branch's re-keyed environment, or a re-key staged by hand. A value staged
+// now is committed with that key, so it must be sealed under it, not under
+// HEAD's (which a removed recipient may hold). A data key file left in
+// conflict is refused: there is no key to seal under until it is resolved.
+func (e *Env) followIndex() error {
+	r := e.sn.store.repo
+	entries, err := r.IndexEntries(r.IndexPath())
+	if err != nil {
+		return err
+	}
+	for _, p := range []string{dataKeyPath(e.name), passphrasePath(e.name)} {
+		var staged repo.Hash
+		conflicted := false
+		for _, ie := range entries {
+			if ie.Path != p {
+				continue
+			}
+			if ie.Stage == 0 {
+				staged = ie.Hash
+			} else {
+				conflicted = true
+			}
+		}
+		if conflicted {
+			return fmt.Errorf("%s is in conflict in the index (both branches re-keyed %s): keep one side's key files first (`git checkout --ours -- %s` or `--theirs`, and the same for its recipients), then stage the conflicted secrets again with `gitseal set NAME --stage`: %w",
+				p, e.name, p, ErrConflict)
+		}
+		var head repo.Hash
+		if te, err := r.TreeEntryAt(e.sn.commit, p); err == nil {
+			head = te.Hash
+		}
+		if staged != head {
+			if e.staged == nil {
+				e.staged = map[string]repo.Hash{}
+			}
+			e.staged[p] = staged
+		}
+	}
+	return nil
+}
+
 func (e *Env) unwrap() (*cipher.DataKey, error) {
 	s := e.sn.store
 	if s.opts.Passphrase != "" {
-		wrapped, _, err := s.repo.FileAt(e.sn.commit, passphrasePath(e.name))
+		wrapped, err := e.keyFile(passphrasePath(e.name))
 		if err == nil {
 			dk, err := cipher.UnwrapDataKeyPassphrase(wrapped, s.opts.Passphrase)
 			if err == nil {
@@ -175,7 +235,7 @@ func (e *Env) unwrap() (*cipher.DataKey, error) {
 			}
 		}
 	}
-	wrapped, _, err := s.repo.FileAt(e.sn.commit, dataKeyPath(e.name))
+	wrapped, err := e.keyFile(dataKeyPath(e.name))
 	if err != nil {
 		return nil, fmt.Errorf("reading the data key of %s: %w", e.name, err)
 	}
