@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"slices"
 	"sort"
 	"strings"
@@ -62,7 +63,10 @@ anything else exits 4. Uncommitted
 edits are never read. GITSEAL_IDENTITY and GITSEAL_PASSPHRASE are removed from
 CMD's environment. run then becomes CMD (exec): CMD keeps run's process id,
 gets every signal sent to it, and its exit status is run's, death by a signal
-included; no gitseal process stays behind. A CMD that is not found exits 127.
+included; no gitseal process stays behind. As PID 1 (a container's
+entrypoint) run instead stays as CMD's parent and passes SIGINT, SIGTERM,
+SIGHUP and SIGQUIT on (128+N when a signal N kills CMD), since the kernel
+drops signals a PID 1 has no handler for. A CMD that is not found exits 127.
 
 A secret whose name is not a valid environment variable name (it has '.' or
 '-') is an error, unless --prefix is given: every variable is then named
@@ -181,6 +185,14 @@ func (a *app) runRun(args []string, o runOptions) error {
 	if err != nil {
 		return err
 	}
+	// As a container's init (PID 1), CMD must not become the process: the
+	// kernel drops signals PID 1 has no handler for, so `docker stop` would
+	// not reach a CMD that relies on the default action. gitseal then stays
+	// as the parent and passes signals on, as before.
+	supervise := os.Getpid() == 1
+	if !supervise && (a.stdin != os.Stdin || a.stdout != os.Stdout || a.stderr != os.Stderr) {
+		return errors.New("run: gitseal must run as its own process to become CMD (standard streams are not the process's own)")
+	}
 	if a.stdinIsTerminal() { // a person at a shell, not a service manager
 		if err := a.auditRuntime(versioning.RevealRun, "run", s, names); err != nil {
 			return err
@@ -201,8 +213,8 @@ func (a *app) runRun(args []string, o runOptions) error {
 		a.printError(fmt.Errorf("run: %w", err))
 		return exitStatus(127)
 	}
-	if a.stdin != os.Stdin || a.stdout != os.Stdout || a.stderr != os.Stderr {
-		return errors.New("run: gitseal must run as its own process to become CMD (standard streams are not the process's own)")
+	if supervise {
+		return a.superviseChild(path, args, env)
 	}
 	// Become CMD: it gets every signal itself, its exit status (death by a
 	// signal included) is run's, and no gitseal process stays behind it.
@@ -219,4 +231,46 @@ func (a *app) runRun(args []string, o runOptions) error {
 	err = syscall.Exec(path, args, env)
 	a.printError(fmt.Errorf("run: %s: %w", args[0], err))
 	return exitStatus(126)
+}
+
+// superviseChild runs CMD as a child, passes SIGINT, SIGTERM, SIGHUP and
+// SIGQUIT on to it, and returns its exit status (128+N when a signal N
+// killed it). run uses it when gitseal is PID 1.
+func (a *app) superviseChild(path string, args, env []string) error {
+	child := exec.Command(path, args[1:]...)
+	child.Args[0] = args[0]
+	child.Env = env
+	child.Stdin, child.Stdout, child.Stderr = a.stdin, a.stdout, a.stderr
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
+	defer signal.Stop(sigs)
+	if err := child.Start(); err != nil {
+		a.printError(fmt.Errorf("run: %w", err))
+		return exitStatus(126)
+	}
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case sig := <-sigs:
+				child.Process.Signal(sig)
+			case <-done:
+				return
+			}
+		}
+	}()
+	err := child.Wait()
+	close(done)
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &ee):
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return exitStatus(128 + int(ws.Signal()))
+		}
+		return exitStatus(ee.ExitCode())
+	default:
+		return fmt.Errorf("run: %w", err)
+	}
 }

@@ -5,6 +5,9 @@ package main
 
 import (
 	"bufio"
+	"errors"
+	"fmt"
+	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -121,5 +124,62 @@ func TestRunKeepsIgnoredInterrupt(t *testing.T) {
 	}
 	if err := cmd.Wait(); err != nil || strings.Join(rest, "\n") != "survived" {
 		t.Fatalf("with SIGINT ignored, the child got it: %v, printed %q", err, rest)
+	}
+}
+
+// TestRunAsInitPassesSignals: as PID 1 (a container's entrypoint), run does
+// not become CMD, since the kernel drops signals PID 1 has no handler for;
+// it stays as CMD's parent and passes SIGTERM on, so `docker stop` works.
+func TestRunAsInitPassesSignals(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("a new PID namespace (unshare -p) needs root")
+	}
+	unshare, err := exec.LookPath("unshare")
+	if err != nil {
+		t.Skip("unshare (util-linux) is not installed")
+	}
+	p := newProcEnv(t)
+	p.gitseal("", "set", "TOKEN", "--value", "init-secret")
+	cmd := p.command("", "run", "--", "sh", "-c", `echo "ready $$ $TOKEN"; sleep 30`)
+	cmd.Args = append([]string{"unshare", "-fp", "--mount-proc", cmd.Path}, cmd.Args[1:]...)
+	cmd.Path = unshare
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	sc := bufio.NewScanner(out)
+	if !sc.Scan() {
+		t.Fatalf("child did not start: %v", sc.Err())
+	}
+	// gitseal is PID 1 in the namespace, so its child sh is not.
+	if f := strings.Fields(sc.Text()); len(f) != 3 || f[0] != "ready" || f[1] == "1" || f[2] != "init-secret" {
+		t.Fatalf("child printed %q, want ready, a pid other than 1, and the secret", sc.Text())
+	}
+	// The namespace's init is unshare's child: signal it from outside.
+	kids, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", cmd.Process.Pid, cmd.Process.Pid))
+	if err != nil {
+		t.Skipf("cannot find unshare's child: %v", err)
+	}
+	initPid, err := strconv.Atoi(strings.TrimSpace(string(kids)))
+	if err != nil {
+		t.Fatalf("unshare's children: %q", kids)
+	}
+	if err := syscall.Kill(initPid, syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || (ee.ExitCode() != 128+15 && !ee.Sys().(syscall.WaitStatus).Signaled()) {
+			t.Fatalf("gitseal run as PID 1 ended with %v, want status 143 after SIGTERM", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("SIGTERM to gitseal run as PID 1 did not end it: the signal was dropped")
 	}
 }
