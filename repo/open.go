@@ -91,7 +91,9 @@ func Open(dir string) (*Repo, error) {
 				// parent, as git sees it.
 				wt = filepath.Dir(d)
 			}
-			if err := checkOwnership("", wt, d); err != nil {
+			// git checks a git directory it starts in as a bare
+			// repository: its own owner, matched by its own path.
+			if err := checkOwnership("", "", d); err != nil {
 				return nil, err
 			}
 			return openAt(d, wt, false)

@@ -35,8 +35,7 @@ func (e *DubiousOwnershipError) Unwrap() error { return ErrDubiousOwnership }
 // file (if any), the work tree (if any) and the git directory must all be
 // the current user's.
 func checkOwnership(gitFile, workTree, gitDir string) error {
-	uid, ok := currentUID()
-	if ok && ownedBy(gitFile, uid) && ownedBy(workTree, uid) && ownedBy(gitDir, uid) {
+	if ownedByCaller(gitFile) && ownedByCaller(workTree) && ownedByCaller(gitDir) {
 		return nil
 	}
 	path := workTree
@@ -49,24 +48,11 @@ func checkOwnership(gitFile, workTree, gitDir string) error {
 	return &DubiousOwnershipError{Path: path}
 }
 
-// currentUID is the effective user id; for root running under sudo, the
-// user who ran sudo ($SUDO_UID), as git has it.
-func currentUID() (int, bool) {
-	uid := os.Geteuid()
-	if uid == 0 {
-		if s := os.Getenv("SUDO_UID"); s != "" {
-			n, err := strconv.Atoi(s)
-			if err != nil || n < 0 {
-				return 0, false
-			}
-			return n, true
-		}
-	}
-	return uid, true
-}
-
-// ownedBy reports whether path ("" counts as owned) belongs to uid.
-func ownedBy(path string, uid int) bool {
+// ownedByCaller reports whether path ("" counts as owned) belongs to the
+// user running gitseal, as git 2.39 decides it: the effective user; for
+// root, a path root owns, or else one owned by the user who ran sudo
+// ($SUDO_UID, when it is a number).
+func ownedByCaller(path string) bool {
 	if path == "" {
 		return true
 	}
@@ -75,7 +61,19 @@ func ownedBy(path string, uid int) bool {
 		return false
 	}
 	st, ok := fi.Sys().(*syscall.Stat_t)
-	return ok && int(st.Uid) == uid
+	if !ok {
+		return false
+	}
+	uid := uint64(os.Geteuid())
+	if uid == 0 {
+		if st.Uid == 0 {
+			return true
+		}
+		if n, err := strconv.ParseUint(os.Getenv("SUDO_UID"), 10, 32); err == nil {
+			uid = n
+		}
+	}
+	return uint64(st.Uid) == uid
 }
 
 // safeDirectory reports whether the protected config's safe.directory list

@@ -108,7 +108,29 @@ func TestSafeDirectory(t *testing.T) {
 	opened("root running under sudo for the owner", dir)
 	t.Setenv("SUDO_UID", "1")
 	refused("root under sudo for someone else", dir, dir)
+	mine := wrInit(t) // root's own repository
+	opened("root under sudo, a repository root owns", mine)
+	t.Setenv("SUDO_UID", "not-a-number")
+	opened("root with a malformed SUDO_UID, a repository root owns", mine)
+	refused("root with a malformed SUDO_UID, another user's repository", dir, dir)
 	os.Unsetenv("SUDO_UID")
+
+	// Started inside .git, git checks the git directory alone, by its path.
+	gitDir := filepath.Join(dir, ".git")
+	refused("inside .git", gitDir, gitDir)
+	gitCfg("--add", "safe.directory", dir)
+	refused("inside .git, the work tree trusted", gitDir, gitDir)
+	gitCfg("--add", "safe.directory", gitDir)
+	opened("inside .git, the git directory trusted", gitDir)
+	if err := os.WriteFile(global, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"-C", gitDir, "status"}, {"-c", "safe.directory=" + gitDir, "-C", gitDir, "rev-parse", "--git-dir"}} {
+		out, err := exec.Command("git", args...).CombinedOutput()
+		if wantOK := len(args) > 3; (err == nil) != wantOK {
+			t.Fatalf("git %v: %v\n%s (git and gitseal disagree on the rule)", args, err, out)
+		}
+	}
 
 	t.Setenv("GIT_DIR", filepath.Join(dir, ".git"))
 	opened("named by $GIT_DIR", dir)

@@ -350,16 +350,18 @@ func auditMessage(ev AuditEvent) string {
 	return "gitseal: audit " + ev.Action + " " + what + "\n\nGitseal-Action: audit\nGitseal-Reveal: " + ev.Action + "\n"
 }
 
-// loginName is the login name as $USER or $LOGNAME say, as git's ident
-// fallback reads it, then the password database.
+// loginName is the name of the user id running gitseal, from the password
+// database: unlike $USER, the one field of an event the environment cannot
+// set. $USER or $LOGNAME only when the database has no entry (a container
+// running as a bare uid).
 func loginName() string {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username
+	}
 	for _, k := range []string{"USER", "LOGNAME"} {
 		if v := os.Getenv(k); v != "" {
 			return v
 		}
-	}
-	if u, err := user.Current(); err == nil && u.Username != "" {
-		return u.Username
 	}
 	return "unknown"
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -485,5 +486,21 @@ func TestAuditSeenAppends(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(s.seenPath()); string(b) != e.Entry.String()+"\n" {
 		t.Fatalf("after compaction the seen file is %d bytes, want the last id alone", len(b))
+	}
+}
+
+// TestAuditUserFromUID: the event's user is the account running gitseal,
+// not whatever $USER says.
+func TestAuditUserFromUID(t *testing.T) {
+	u, err := user.Current()
+	if err != nil || u.Username == "" {
+		t.Skipf("this uid has no password database entry (%v)", err)
+	}
+	s, _, c := auditStore(t)
+	t.Setenv("USER", "mallory-not-me")
+	t.Setenv("LOGNAME", "mallory-not-me")
+	e := record(t, s, AuditEvent{Action: RevealGet, Command: "get", Env: "default", Secrets: []string{"DB_PASSWORD"}, Commit: c})
+	if e.User != u.Username {
+		t.Fatalf("audit user = %q with USER=mallory-not-me, want the account %q", e.User, u.Username)
 	}
 }
