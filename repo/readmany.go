@@ -18,9 +18,10 @@ import (
 // parallelMin is the fewest blobs worth starting goroutines for.
 const parallelMin = 64
 
-// ReadBlobs returns the contents of the blobs hs, in order. It fails as
-// ReadBlob would on the first id that is missing or not a blob. The caller
-// owns the returned slices.
+// ReadBlobs returns the contents of the blobs hs, in order. It fails when
+// any id is missing or not a blob (as ReadBlob would) or a pack entry is
+// damaged; when several are, which one the error names is not specified.
+// The caller owns the returned slices.
 func (r *Repo) ReadBlobs(hs []Hash) ([][]byte, error) {
 	db, err := r.objects()
 	if err != nil {
