@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"strings"
 
 	"github.com/gitseal/gitseal/cipher"
 	"github.com/gitseal/gitseal/repo"
@@ -58,6 +59,13 @@ func (s *Store) EnvCreate(ctx context.Context, name string, opts EnvCreateOption
 		}
 		if ents, err := s.repo.DirAt(sn.commit, envDir(name)); err == nil && len(ents) > 0 {
 			return nil, "", fmt.Errorf("env create: %s already holds files but no data key; remove them first: %w", envDir(name), ErrExists)
+		}
+		if ents, err := s.repo.DirAt(sn.commit, Root); err == nil {
+			for _, e := range ents {
+				if e.Mode.IsDir() && e.Name != name && strings.EqualFold(e.Name, name) {
+					return nil, "", fmt.Errorf("env create %s: environment %s already exists, and the two would be one directory on a case-insensitive file system (macOS, Windows); use that name or another: %w", name, e.Name, ErrInvalid)
+				}
+			}
 		}
 		src, err := sn.Env(opts.From)
 		if err != nil {
