@@ -53,12 +53,12 @@ func TestStageDuringMergeUsesMergedKey(t *testing.T) {
 
 	s = openAs(t, dir, alice)
 	defer s.Close()
-	if v, err := headEnv(t, s).Get("DB"); err != nil || string(v) != "during-merge-7q" {
+	if v, err := tipEnv(t, s, "HEAD").Get("DB"); err != nil || string(v) != "during-merge-7q" {
 		t.Fatalf("alice reads DB after the merge: %q, %v; want the staged value", v, err)
 	}
 	sb := openAs(t, dir, bob)
 	defer sb.Close()
-	if _, err := headEnv(t, sb).Get("DB"); !errors.Is(err, cipher.ErrSecret) {
+	if _, err := tipEnv(t, sb, "HEAD").Get("DB"); !errors.Is(err, cipher.ErrSecret) {
 		t.Fatalf("bob, removed on the merged branch, reads DB: %v; want cipher.ErrSecret", err)
 	}
 
@@ -86,17 +86,4 @@ func TestStageDuringMergeUsesMergedKey(t *testing.T) {
 	if git("rev-parse", "HEAD") != before {
 		t.Fatal("a refused set committed")
 	}
-}
-
-func headEnv(t *testing.T, s *Store) *Env {
-	t.Helper()
-	sn, err := s.Snapshot("HEAD")
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := sn.Env("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return e
 }

@@ -26,18 +26,7 @@ func TestRunPassesSignals(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			script := `trap 'echo "got-` + tc.name + ` $TOKEN"; exit 42' ` + tc.name + `; echo ready; while :; do sleep 0.05; done`
 			cmd := p.command("", "run", "--", "sh", "-c", script)
-			out, err := cmd.StdoutPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			sc := bufio.NewScanner(out)
-			if !sc.Scan() || sc.Text() != "ready" {
-				cmd.Process.Kill()
-				t.Fatalf("child did not start: %q", sc.Text())
-			}
+			sc := startReady(t, cmd, "ready")
 			if err := cmd.Process.Signal(tc.sig); err != nil {
 				t.Fatal(err)
 			}
@@ -47,6 +36,7 @@ func TestRunPassesSignals(t *testing.T) {
 			}
 			done := make(chan error, 1)
 			go func() { done <- cmd.Wait() }()
+			var err error
 			select {
 			case err = <-done:
 			case <-time.After(10 * time.Second):
@@ -103,18 +93,7 @@ func TestRunKeepsIgnoredInterrupt(t *testing.T) {
 	cmd := p.command("", "run", "--", "sh", "-c", `echo ready; i=0; while [ $i -lt 20 ]; do sleep 0.05; i=$((i+1)); done; echo survived`)
 	cmd.Args = append([]string{"sh", "-c", `trap "" INT; exec "$0" "$@"`, cmd.Path}, cmd.Args[1:]...)
 	cmd.Path = "/bin/sh"
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	sc := bufio.NewScanner(out)
-	if !sc.Scan() || sc.Text() != "ready" {
-		cmd.Process.Kill()
-		t.Fatalf("child did not start: %q", sc.Text())
-	}
+	sc := startReady(t, cmd, "ready")
 	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
@@ -143,18 +122,8 @@ func TestRunAsInitPassesSignals(t *testing.T) {
 	cmd := p.command("", "run", "--", "sh", "-c", `echo "ready $$ $TOKEN"; sleep 30`)
 	cmd.Args = append([]string{"unshare", "-fp", "--mount-proc", cmd.Path}, cmd.Args[1:]...)
 	cmd.Path = unshare
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	sc := startReady(t, cmd, "")
 	defer cmd.Process.Kill()
-	sc := bufio.NewScanner(out)
-	if !sc.Scan() {
-		t.Fatalf("child did not start: %v", sc.Err())
-	}
 	// gitseal is PID 1 in the namespace, so its child sh is not.
 	if f := strings.Fields(sc.Text()); len(f) != 3 || f[0] != "ready" || f[1] == "1" || f[2] != "init-secret" {
 		t.Fatalf("child printed %q, want ready, a pid other than 1, and the secret", sc.Text())
@@ -182,4 +151,24 @@ func TestRunAsInitPassesSignals(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("SIGTERM to gitseal run as PID 1 did not end it: the signal was dropped")
 	}
+}
+
+// startReady starts cmd and reads its first line of stdout, which the child
+// prints once it runs; it must be want unless want is "". The scanner,
+// still on that line, reads the rest.
+func startReady(t *testing.T, cmd *exec.Cmd, want string) *bufio.Scanner {
+	t.Helper()
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(out)
+	if !sc.Scan() || (want != "" && sc.Text() != want) {
+		cmd.Process.Kill()
+		t.Fatalf("child did not start: %q, %v", sc.Text(), sc.Err())
+	}
+	return sc
 }
