@@ -336,12 +336,22 @@ func Fetch(ctx context.Context, r *repo.Repo, remote string) (SyncResult, error)
 		if c.Ref != versioning.AuditRef || c.theirs.IsZero() {
 			continue
 		}
+		related, err := versioning.AuditLogsShareEntry(r, c.Old, c.theirs)
+		if err != nil {
+			res.Changes[i].Reason = "reading the diverged audit logs failed: " + err.Error()
+			continue
+		}
 		tip, err := versioning.MergeAuditLog(ctx, r, c.theirs)
 		if err != nil {
 			res.Changes[i].Reason = "joining the diverged audit logs failed: " + err.Error()
 			continue
 		}
 		res.Changes[i].Status, res.Changes[i].New, res.Changes[i].Reason = StatusMerged, tip, ""
+		if !related {
+			// Joined all the same: nothing of either is lost, and the next
+			// push puts this clone's entries back on the remote. But say it.
+			res.Changes[i].Reason = "the remote's audit log shares no entry with this clone's: it was replaced, not extended; both were kept, so check who rewrote it"
+		}
 	}
 	// Chains first, then pins, so that a pin never gets ahead of the
 	// history that records it.

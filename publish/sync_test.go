@@ -396,8 +396,8 @@ func TestAuditLogsMergeOnFetch(t *testing.T) {
 	}
 
 	res, err = Fetch(ctx, b, url)
-	if err != nil || syStatus(res)[versioning.AuditRef] != StatusMerged {
-		t.Fatalf("fetch of a diverged audit log: %v (%v); want merged", err, syStatus(res))
+	if err != nil || syStatus(res)[versioning.AuditRef] != StatusMerged || syReason(res, versioning.AuditRef) != "" {
+		t.Fatalf("fetch of a diverged audit log: %v (%+v); want merged, with nothing to warn about", err, res.Changes)
 	}
 	tip := syRef(t, b, versioning.AuditRef)
 	c, err := b.ReadCommit(tip)
@@ -436,4 +436,24 @@ func TestAuditLogsMergeOnFetch(t *testing.T) {
 		s.Close()
 	}
 	syFsck(t, bare)
+
+	// Someone replaces the remote's log with one of their own: fetch still
+	// keeps both, and warns.
+	cDir, _ := syClone(t, bare)
+	syGit(t, cDir, "update-ref", "-d", versioning.AuditRef)
+	reveal(cDir)
+	syGit(t, cDir, "push", "-q", "--force", bare, versioning.AuditRef+":"+versioning.AuditRef)
+	res, err = Fetch(ctx, b, url)
+	if err != nil || syStatus(res)[versioning.AuditRef] != StatusMerged || !strings.Contains(syReason(res, versioning.AuditRef), "shares no entry") {
+		t.Fatalf("fetch of a replaced audit log: %v (%+v); want merged, with a warning", err, res.Changes)
+	}
+}
+
+func syReason(res SyncResult, ref string) string {
+	for _, c := range res.Changes {
+		if c.Ref == ref {
+			return c.Reason
+		}
+	}
+	return ""
 }

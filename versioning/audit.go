@@ -674,6 +674,32 @@ func MergeAuditLog(ctx context.Context, r *repo.Repo, other repo.Hash) (repo.Has
 	return s.AuditMerge(ctx, other)
 }
 
+// AuditLogsShareEntry reports whether the logs ending at a and b have an
+// entry in common. Two clones' logs always do (the entries before they
+// diverged); two that do not mean one side's log was replaced wholesale.
+func AuditLogsShareEntry(r *repo.Repo, a, b repo.Hash) (bool, error) {
+	if a.IsZero() || b.IsZero() {
+		return false, nil
+	}
+	s := &Store{repo: r}
+	inA := map[repo.Hash]bool{}
+	if err := s.walkAudit(a, func(h repo.Hash, _ *repo.Commit) error { inA[h] = true; return nil }); err != nil {
+		return false, err
+	}
+	shared := false
+	err := s.walkAudit(b, func(h repo.Hash, _ *repo.Commit) error {
+		if inA[h] {
+			shared = true
+			return errStopWalk
+		}
+		return nil
+	})
+	if errors.Is(err, errStopWalk) {
+		err = nil
+	}
+	return shared, err
+}
+
 // AuditMerge joins another copy of the log (other, such as a fetched
 // remote's refs/gitseal/audit) into AuditRef: a fast-forward when the local
 // log is contained in other, nothing when other is contained in the local

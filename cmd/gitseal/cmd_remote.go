@@ -145,6 +145,9 @@ func (a *app) reportSync(op string, res publish.SyncResult) {
 			a.infof("  deleted  %s (was %s)", c.Ref, short(c.Old))
 		case publish.StatusMerged:
 			a.infof("  merged   %s %s (the remote's entries and this clone's)", c.Ref, short(c.New))
+			if c.Reason != "" {
+				a.warnf("%s %s: %s", op, c.Ref, c.Reason)
+			}
 		case publish.StatusBehind, publish.StatusSkipped:
 			a.infof("  %-8s %s: %s", c.Status, c.Ref, c.Reason)
 		case publish.StatusRefused:
