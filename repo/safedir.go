@@ -14,8 +14,10 @@ package repo
 import (
 	"fmt"
 	"os"
+	"os/user"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 )
 
@@ -88,10 +90,40 @@ func safeDirectory(path string) bool {
 		case v == "*":
 			safe = true
 		default:
-			if expanded := expandHome(v); expanded != "" && filepath.Clean(expanded) == want {
+			// As git: the value with ~ expanded must be the path exactly
+			// (so a trailing slash does not match).
+			if expanded := expandUserHome(v); expanded != "" && expanded == want {
 				safe = true
 			}
 		}
 	}
 	return safe
+}
+
+// expandUserHome expands a leading ~/ or ~USER/ as git does for a path
+// value: the home directory, then the rest as written (not cleaned, so
+// ".." stays and does not match).
+func expandUserHome(v string) string {
+	if !strings.HasPrefix(v, "~") {
+		return v
+	}
+	name, rest, slash := strings.Cut(v[1:], "/")
+	var home string
+	if name == "" {
+		h, err := os.UserHomeDir()
+		if err != nil {
+			return ""
+		}
+		home = h
+	} else {
+		u, err := user.Lookup(name)
+		if err != nil || u.HomeDir == "" {
+			return ""
+		}
+		home = u.HomeDir
+	}
+	if !slash {
+		return home
+	}
+	return strings.TrimSuffix(home, "/") + "/" + rest
 }

@@ -85,6 +85,16 @@ func TestSafeDirectory(t *testing.T) {
 	refused("trusted by its own config", bare, bare)
 
 	gitCfg := func(args ...string) { t.Helper(); cfg(global, args...) }
+	gitCfg("--add", "safe.directory", dir+"/")
+	refused("named with a trailing slash (git does not match it either)", dir, dir)
+	t.Setenv("HOME", filepath.Dir(dir))
+	gitCfg("--add", "safe.directory", "~/../"+filepath.Base(filepath.Dir(dir))+"/"+filepath.Base(dir))
+	refused("named from ~/ through .. (git does not clean the path)", dir, dir)
+	gitCfg("--add", "safe.directory", "~/"+filepath.Base(dir))
+	opened("named from ~/", dir)
+	if err := os.WriteFile(global, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	gitCfg("--add", "safe.directory", dir)
 	opened("named in safe.directory", sub)
 	refused("another repository is still refused", bare, bare)
