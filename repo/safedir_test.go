@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -32,6 +33,9 @@ func TestSafeDirectory(t *testing.T) {
 			}
 			return os.Lchown(p, other, other)
 		})
+		if errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EINVAL) {
+			t.Skipf("root here cannot give files to uid %d (a user namespace?): %v", other, err)
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
