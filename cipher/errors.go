@@ -23,6 +23,11 @@ var (
 
 	// ErrTooLarge means that a value is larger than MaxValueSize.
 	ErrTooLarge = errors.New("value too large")
+
+	// ErrUnsupportedKey means that a public key is well formed but of a
+	// type age cannot encrypt to (ECDSA, DSA, hardware sk- keys, SSH
+	// certificates).
+	ErrUnsupportedKey = errors.New("unsupported key type")
 )
 
 // MaxValueSize is the largest plaintext, in bytes, that Seal accepts: 1 MiB.

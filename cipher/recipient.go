@@ -100,7 +100,21 @@ func ParseRecipient(s string) (Recipient, error) {
 // next line (FORMAT.md §4). An error names the line number; a key listed
 // twice is an error.
 func ParseRecipients(data []byte) ([]Recipient, error) {
+	rs, _, err := parseRecipients(data, false)
+	return rs, err
+}
+
+// ParseRecipientsSkipping is ParseRecipients for a file that may also list
+// keys of types age cannot encrypt to, as a GitHub user's .keys does: those
+// lines are left out and described in skipped ("line 2: ecdsa-sha2-nistp256
+// keys are not supported: ..."). Any other bad line is still an error.
+func ParseRecipientsSkipping(data []byte) (rs []Recipient, skipped []string, err error) {
+	return parseRecipients(data, true)
+}
+
+func parseRecipients(data []byte, skip bool) ([]Recipient, []string, error) {
 	var rs []Recipient
+	var skipped []string
 	firstLine := map[string]int{}
 	label, labelLine := "", 0
 	data = bytes.TrimPrefix(data, []byte("\uFEFF"))
@@ -115,19 +129,23 @@ func ParseRecipients(data []byte) ([]Recipient, error) {
 			continue
 		}
 		r, _, err := parseRecipientLine(line)
+		if skip && errors.Is(err, ErrUnsupportedKey) {
+			skipped = append(skipped, fmt.Sprintf("line %d: %v", n, err))
+			continue
+		}
 		if err != nil {
-			return nil, fmt.Errorf("line %d: %w", n, err)
+			return nil, nil, fmt.Errorf("line %d: %w", n, err)
 		}
 		if labelLine == n-1 && label != "" {
 			r.Name = label
 		}
 		if first, dup := firstLine[r.Key]; dup {
-			return nil, fmt.Errorf("line %d: the same key as line %d", n, first)
+			return nil, nil, fmt.Errorf("line %d: the same key as line %d", n, first)
 		}
 		firstLine[r.Key] = n
 		rs = append(rs, r)
 	}
-	return rs, nil
+	return rs, skipped, nil
 }
 
 // nameComment recognises "# name: LABEL" and returns the cleaned label.
@@ -211,10 +229,10 @@ func parseRecipientLine(line string) (Recipient, age.Recipient, error) {
 	typ, rest := cutSpace(line)
 	if typ != "ssh-ed25519" && typ != "ssh-rsa" {
 		if what, ok := unsupportedSSHTypes[typ]; ok {
-			return Recipient{}, nil, fmt.Errorf("%s keys are not supported: age cannot encrypt to %s; use an ssh-ed25519, ssh-rsa or age key", typ, what)
+			return Recipient{}, nil, fmt.Errorf("%s keys are not supported: age cannot encrypt to %s; use an ssh-ed25519, ssh-rsa or age key: %w", typ, what, ErrUnsupportedKey)
 		}
 		if strings.HasSuffix(typ, "-cert-v01@openssh.com") {
-			return Recipient{}, nil, errors.New("SSH certificates are not supported; give the plain public key")
+			return Recipient{}, nil, fmt.Errorf("SSH certificates are not supported; give the plain public key: %w", ErrUnsupportedKey)
 		}
 		return Recipient{}, nil, errors.New("not a public key; " + want)
 	}

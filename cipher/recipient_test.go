@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -112,5 +113,35 @@ func TestFormatRecipientsRoundTrip(t *testing.T) {
 	ages, err := age.ParseRecipients(bytes.NewReader(FormatRecipients([]Recipient{{Key: a1, Name: "A"}, {Key: a2}})))
 	if err != nil || len(ages) != 2 {
 		t.Errorf("age.ParseRecipients(canonical file) = %d, %v", len(ages), err)
+	}
+}
+
+// TestParseRecipientsSkipping: keys age cannot encrypt to (here every such
+// case of the recipients vectors) are left out and described, with their
+// line; every other bad line is still an error, as ParseRecipients has it.
+func TestParseRecipientsSkipping(t *testing.T) {
+	var v recipientVectors
+	readVectorFile(t, "recipients.json", &v)
+	unsupported := 0
+	for _, c := range v.Cases {
+		want, wantErr := ParseRecipients([]byte(c.Text))
+		got, skipped, err := ParseRecipientsSkipping([]byte(c.Text))
+		if !errors.Is(wantErr, ErrUnsupportedKey) {
+			if (err == nil) != (wantErr == nil) || len(got) != len(want) || len(skipped) != 0 {
+				t.Errorf("%s: skipping gives %d keys, %q, %v; ParseRecipients gives %d keys, %v", c.Name, len(got), skipped, err, len(want), wantErr)
+			}
+			continue
+		}
+		unsupported++
+		prefix := fmt.Sprintf("line %d: ", c.ErrorLine)
+		if err != nil || len(skipped) != 1 || !strings.HasPrefix(skipped[0], prefix) || !strings.Contains(skipped[0], c.ErrorContains) {
+			t.Errorf("%s: skipping gives %v, skipped %q; want the line %d described", c.Name, err, skipped, c.ErrorLine)
+		}
+		if c.ErrorLine == 2 && len(got) != 1 {
+			t.Errorf("%s: skipping kept %d keys, want the good one before the skipped line", c.Name, len(got))
+		}
+	}
+	if unsupported < 3 {
+		t.Fatalf("only %d vector cases are unsupported key types; the test needs ECDSA, sk- and certificates", unsupported)
 	}
 }

@@ -54,6 +54,30 @@ func parseKeysArg(arg string) ([]cipher.Recipient, error) {
 	return rs, nil
 }
 
+// parseKeysFileSkipping is parseKeysArg for `recipient add
+// --skip-unsupported`: a file's keys of types age cannot encrypt to are
+// left out, each with a warning.
+func (a *app) parseKeysFileSkipping(arg string) ([]cipher.Recipient, error) {
+	data, err := os.ReadFile(arg)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, usagef("--skip-unsupported reads a FILE of keys, and %q is not a file", shortArg(arg))
+		}
+		return nil, err
+	}
+	rs, skipped, err := cipher.ParseRecipientsSkipping(data)
+	if err != nil {
+		return nil, fmt.Errorf("reading keys from %s: %w", arg, err)
+	}
+	for _, sk := range skipped {
+		a.warnf("%s: skipped %s", arg, sk)
+	}
+	if len(rs) == 0 {
+		return nil, fmt.Errorf("%s holds no public key age can encrypt to", arg)
+	}
+	return rs, nil
+}
+
 func shortArg(s string) string {
 	if len(s) > 48 {
 		return s[:45] + "..."
@@ -63,13 +87,13 @@ func shortArg(s string) string {
 
 func (a *app) newRecipientAddCmd() *cobra.Command {
 	var name string
-	var passphrase, stage bool
+	var passphrase, stage, skipUnsupported bool
 	cmd := &cobra.Command{
 		Use:   "add KEY|FILE",
 		Short: "Let a public key (or each key of a file) read the environment",
 		Example: `  gitseal recipient add age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p --name alice
   gitseal recipient add ~/.ssh/id_ed25519.pub
-  curl -s https://github.com/alice.keys > alice.keys && gitseal recipient add alice.keys
+  curl -s https://github.com/alice.keys > alice.keys && gitseal recipient add --skip-unsupported alice.keys
   GITSEAL_PASSPHRASE=… gitseal recipient add --passphrase`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s, err := a.openStore()
@@ -95,8 +119,16 @@ func (a *app) newRecipientAddCmd() *cobra.Command {
 			if len(args) != 1 {
 				return usagef("recipient add takes one KEY or FILE (got %d arguments); see `gitseal recipient add --help`", len(args))
 			}
-			rs, err := parseKeysArg(args[0])
+			var rs []cipher.Recipient
+			if skipUnsupported {
+				rs, err = a.parseKeysFileSkipping(args[0])
+			} else {
+				rs, err = parseKeysArg(args[0])
+			}
 			if err != nil {
+				if errors.Is(err, cipher.ErrUnsupportedKey) && !skipUnsupported {
+					err = withHint(err, "to add the file's other keys and leave such lines out, add --skip-unsupported")
+				}
 				return err
 			}
 			if name != "" {
@@ -120,6 +152,7 @@ func (a *app) newRecipientAddCmd() *cobra.Command {
 	cmd.Flags().StringVar(&name, "name", "", "a label for the key (`NAME`), shown by `recipient ls`")
 	cmd.Flags().BoolVar(&passphrase, "passphrase", false, "wrap the data key with a passphrase (from GITSEAL_PASSPHRASE, or asked on a terminal)")
 	cmd.Flags().BoolVar(&stage, "stage", false, "write and stage instead of committing")
+	cmd.Flags().BoolVar(&skipUnsupported, "skip-unsupported", false, "from a FILE of keys (such as GitHub's USER.keys), leave out the keys age cannot encrypt to (ECDSA, DSA, sk-) with a warning")
 	return cmd
 }
 
