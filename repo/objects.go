@@ -119,9 +119,14 @@ func (r *Repo) readTyped(h Hash, want ObjectType) ([]byte, error) {
 		return nil, err
 	}
 	if t != want {
-		return nil, fmt.Errorf("reading %s %s: object is a %s", want, h.short(), t)
+		return nil, wrongType(h, t, want)
 	}
 	return data, nil
+}
+
+// wrongType is the error for object h being a t where a want was expected.
+func wrongType(h Hash, t, want ObjectType) error {
+	return fmt.Errorf("reading %s %s: object is a %s", want, h.short(), t)
 }
 
 // ReadBlob returns a blob's content. The caller owns the returned slice.
@@ -425,6 +430,11 @@ func (r *Repo) objects() (*objectDB, error) {
 func (db *objectDB) read(h Hash) (ObjectType, []byte, error) {
 	db.mu.Lock()
 	defer db.mu.Unlock()
+	return db.readLocked(h)
+}
+
+// readLocked is read for a caller that holds db.mu.
+func (db *objectDB) readLocked(h Hash) (ObjectType, []byte, error) {
 	t, data, err := db.flatRead(h, 0)
 	if errors.Is(err, errUnsupported) {
 		return 0, nil, fmt.Errorf("%w; rewrite the packs with `git repack -a -d -f`", err)

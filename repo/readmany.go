@@ -69,15 +69,12 @@ func (db *objectDB) readBlobs(hs []Hash, workers int) ([][]byte, error) {
 		return nil, err
 	}
 	for _, i := range rest {
-		t, data, err := db.flatRead(hs[i], 0)
-		if errors.Is(err, errUnsupported) {
-			err = fmt.Errorf("%w; rewrite the packs with `git repack -a -d -f`", err)
-		}
+		t, data, err := db.readLocked(hs[i])
 		if err != nil {
 			return nil, fmt.Errorf("reading object %s: %w", hs[i].short(), err)
 		}
 		if t != BlobObject {
-			return nil, fmt.Errorf("reading blob %s: object is a %s", hs[i].short(), t)
+			return nil, wrongType(hs[i], t, BlobObject)
 		}
 		out[i] = bytes.Clone(data) // data may be the cache's
 	}
