@@ -473,9 +473,15 @@ func (s *Store) advanceSeen(oldTip, newTip repo.Hash) {
 
 // auditContains reports whether want is reachable from tip.
 func (s *Store) auditContains(tip, want repo.Hash) (bool, error) {
+	return s.auditAny(tip, func(h repo.Hash) bool { return h == want })
+}
+
+// auditAny reports whether an entry reachable from tip satisfies match,
+// stopping at the first that does.
+func (s *Store) auditAny(tip repo.Hash, match func(repo.Hash) bool) (bool, error) {
 	found := false
 	err := s.walkAudit(tip, func(h repo.Hash, _ *repo.Commit) error {
-		if h == want {
+		if match(h) {
 			found = true
 			return errStopWalk
 		}
@@ -686,18 +692,7 @@ func AuditLogsShareEntry(r *repo.Repo, a, b repo.Hash) (bool, error) {
 	if err := s.walkAudit(a, func(h repo.Hash, _ *repo.Commit) error { inA[h] = true; return nil }); err != nil {
 		return false, err
 	}
-	shared := false
-	err := s.walkAudit(b, func(h repo.Hash, _ *repo.Commit) error {
-		if inA[h] {
-			shared = true
-			return errStopWalk
-		}
-		return nil
-	})
-	if errors.Is(err, errStopWalk) {
-		err = nil
-	}
-	return shared, err
+	return s.auditAny(b, func(h repo.Hash) bool { return inA[h] })
 }
 
 // AuditMerge joins another copy of the log (other, such as a fetched

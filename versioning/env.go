@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"path"
-	"strings"
 
 	"github.com/gitseal/gitseal/cipher"
 	"github.com/gitseal/gitseal/repo"
@@ -61,10 +60,14 @@ func (s *Store) EnvCreate(ctx context.Context, name string, opts EnvCreateOption
 			return nil, "", fmt.Errorf("env create: %s already holds files but no data key; remove them first: %w", envDir(name), ErrExists)
 		}
 		if ents, err := s.repo.DirAt(sn.commit, Root); err == nil {
+			var dirs []string
 			for _, e := range ents {
-				if e.Mode.IsDir() && e.Name != name && strings.EqualFold(e.Name, name) {
-					return nil, "", fmt.Errorf("env create %s: environment %s already exists, and the two would be one directory on a case-insensitive file system (macOS, Windows); use that name or another: %w", name, e.Name, ErrInvalid)
+				if e.Mode.IsDir() {
+					dirs = append(dirs, e.Name)
 				}
+			}
+			if other, ok := caseTwin(dirs, name); ok {
+				return nil, "", fmt.Errorf("env create %s: environment %s already exists, and the two would be one directory on a case-insensitive file system (macOS, Windows); use that name or another: %w", name, other, ErrInvalid)
 			}
 		}
 		src, err := sn.Env(opts.From)

@@ -43,13 +43,21 @@ func (t *tx) checkCase(what, dir, name string, existing func() ([]string, error)
 			names = append(names, path.Base(c.Path))
 		}
 	}
-	for _, n := range names {
-		if n != name && strings.EqualFold(n, name) {
-			return fmt.Errorf("%s %s: %s %s/%s already exists, and the two would be one file on a case-insensitive file system (macOS, Windows); use that name or another: %w",
-				what, name, what, t.env.name, n, ErrInvalid)
-		}
+	if n, ok := caseTwin(names, name); ok {
+		return fmt.Errorf("%s %s: %s %s/%s already exists, and the two would be one file on a case-insensitive file system (macOS, Windows); use that name or another: %w",
+			what, name, what, t.env.name, n, ErrInvalid)
 	}
 	return nil
+}
+
+// caseTwin finds a name among names that differs from name only in case.
+func caseTwin(names []string, name string) (string, bool) {
+	for _, n := range names {
+		if n != name && strings.EqualFold(n, name) {
+			return n, true
+		}
+	}
+	return "", false
 }
 
 // seal seals a secret value unless it already holds exactly that value; it
