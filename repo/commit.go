@@ -185,7 +185,7 @@ func (r *Repo) CommitChanges(ctx context.Context, req CommitRequest) (CommitResu
 	tb := &treeBuilder{r: r, trees: map[Hash][]TreeEntry{}}
 	baseTree := ZeroHash
 	if !tip.IsZero() {
-		if baseTree, err = r.commitTree(tip); err != nil {
+		if baseTree, err = commitTree(r, tip); err != nil {
 			return res, fmt.Errorf("committing: %w", err)
 		}
 	}
@@ -323,7 +323,7 @@ func (r *Repo) CommitOnRef(ctx context.Context, ref string, changes []Change, me
 	tb := &treeBuilder{r: r, trees: map[Hash][]TreeEntry{}}
 	baseTree := ZeroHash
 	if !cur.IsZero() {
-		if baseTree, err = r.commitTree(cur); err != nil {
+		if baseTree, err = commitTree(r, cur); err != nil {
 			return ZeroHash, fmt.Errorf("committing on %s: %w", ref, err)
 		}
 	}

@@ -139,31 +139,10 @@ func (r *Repo) ReadBlob(h Hash) ([]byte, error) {
 }
 
 // ReadTree returns a tree's entries in git's stored order.
-func (r *Repo) ReadTree(h Hash) ([]TreeEntry, error) {
-	data, err := r.readTyped(h, TreeObject)
-	if err != nil {
-		return nil, err
-	}
-	entries, err := parseTree(data)
-	if err != nil {
-		return nil, fmt.Errorf("reading tree %s: %w", h.short(), err)
-	}
-	return entries, nil
-}
+func (r *Repo) ReadTree(h Hash) ([]TreeEntry, error) { return readTree(r, h) }
 
 // ReadCommit returns a parsed commit.
-func (r *Repo) ReadCommit(h Hash) (*Commit, error) {
-	data, err := r.readTyped(h, CommitObject)
-	if err != nil {
-		return nil, err
-	}
-	c, err := parseCommit(data)
-	if err != nil {
-		return nil, fmt.Errorf("reading commit %s: %w", h.short(), err)
-	}
-	c.Hash = h
-	return c, nil
-}
+func (r *Repo) ReadCommit(h Hash) (*Commit, error) { return readCommit(r, h) }
 
 // parseTree parses a tree object: repeated "MODE NAME\0" + 20-byte id.
 func parseTree(data []byte) ([]TreeEntry, error) {

@@ -22,9 +22,17 @@ func splitPath(path string) ([]string, bool) {
 	return parts, true
 }
 
+// objectSource is what reading paths at a commit needs: a *Repo, or the
+// *Objects fetched from a remote. readTyped may return a slice shared with
+// a cache; ReadBlob's belongs to the caller.
+type objectSource interface {
+	readTyped(h Hash, want ObjectType) ([]byte, error)
+	ReadBlob(h Hash) ([]byte, error)
+}
+
 // commitTree returns a commit's root tree.
-func (r *Repo) commitTree(commit Hash) (Hash, error) {
-	data, err := r.readTyped(commit, CommitObject)
+func commitTree(src objectSource, commit Hash) (Hash, error) {
+	data, err := src.readTyped(commit, CommitObject)
 	if err != nil {
 		return ZeroHash, err
 	}
@@ -35,10 +43,37 @@ func (r *Repo) commitTree(commit Hash) (Hash, error) {
 	return ParseHash(string(data[5:45]))
 }
 
+// readCommit returns a parsed commit.
+func readCommit(src objectSource, h Hash) (*Commit, error) {
+	data, err := src.readTyped(h, CommitObject)
+	if err != nil {
+		return nil, err
+	}
+	c, err := parseCommit(data)
+	if err != nil {
+		return nil, fmt.Errorf("reading commit %s: %w", h.short(), err)
+	}
+	c.Hash = h
+	return c, nil
+}
+
+// readTree returns a tree's entries in git's stored order.
+func readTree(src objectSource, h Hash) ([]TreeEntry, error) {
+	data, err := src.readTyped(h, TreeObject)
+	if err != nil {
+		return nil, err
+	}
+	entries, err := parseTree(data)
+	if err != nil {
+		return nil, fmt.Errorf("reading tree %s: %w", h.short(), err)
+	}
+	return entries, nil
+}
+
 // entryInTree walks from a root tree to the entry at path. The root itself
 // is returned, as a directory entry named "", for an empty path. found is
 // false when a component is missing or a non-final one is not a directory.
-func (r *Repo) entryInTree(root Hash, path string) (TreeEntry, bool, error) {
+func entryInTree(src objectSource, root Hash, path string) (TreeEntry, bool, error) {
 	parts, ok := splitPath(path)
 	if !ok {
 		return TreeEntry{}, false, nil
@@ -48,7 +83,7 @@ func (r *Repo) entryInTree(root Hash, path string) (TreeEntry, bool, error) {
 		if !e.Mode.IsDir() {
 			return TreeEntry{}, false, nil
 		}
-		data, err := r.readTyped(e.Hash, TreeObject)
+		data, err := src.readTyped(e.Hash, TreeObject)
 		if err != nil {
 			return TreeEntry{}, false, err
 		}
@@ -64,14 +99,14 @@ func (r *Repo) entryInTree(root Hash, path string) (TreeEntry, bool, error) {
 	return e, true, nil
 }
 
-// TreeEntryAt returns the entry (file, directory, symlink or submodule) at a
-// '/'-separated path in a commit. An empty path gives the root tree.
-func (r *Repo) TreeEntryAt(commit Hash, path string) (TreeEntry, error) {
-	root, err := r.commitTree(commit)
+// treeEntryAt returns the entry (file, directory, symlink or submodule) at
+// a '/'-separated path in a commit. An empty path gives the root tree.
+func treeEntryAt(src objectSource, commit Hash, path string) (TreeEntry, error) {
+	root, err := commitTree(src, commit)
 	if err != nil {
 		return TreeEntry{}, fmt.Errorf("reading %s at %s: %w", path, commit.short(), err)
 	}
-	e, found, err := r.entryInTree(root, path)
+	e, found, err := entryInTree(src, root, path)
 	if err != nil {
 		return TreeEntry{}, fmt.Errorf("reading %s at %s: %w", path, commit.short(), err)
 	}
@@ -81,37 +116,56 @@ func (r *Repo) TreeEntryAt(commit Hash, path string) (TreeEntry, error) {
 	return e, nil
 }
 
-// FileAt returns the content and blob id of the file at path in a commit. A
-// directory or submodule at path is reported as ErrPathNotFound, since there
-// is no file there. The caller owns the returned slice.
-func (r *Repo) FileAt(commit Hash, path string) ([]byte, Hash, error) {
-	e, err := r.TreeEntryAt(commit, path)
+// fileAt returns the content and blob id of the file at path in a commit.
+// A directory or submodule at path is reported as ErrPathNotFound, since
+// there is no file there. The caller owns the returned slice.
+func fileAt(src objectSource, commit Hash, path string) ([]byte, Hash, error) {
+	e, err := treeEntryAt(src, commit, path)
 	if err != nil {
 		return nil, ZeroHash, err
 	}
 	if e.Mode.IsDir() || e.Mode == ModeSubmodule {
 		return nil, ZeroHash, fmt.Errorf("reading %s at %s: not a file: %w", path, commit.short(), ErrPathNotFound)
 	}
-	data, err := r.ReadBlob(e.Hash)
+	data, err := src.ReadBlob(e.Hash)
 	if err != nil {
 		return nil, ZeroHash, fmt.Errorf("reading %s at %s: %w", path, commit.short(), err)
 	}
 	return data, e.Hash, nil
 }
 
-// DirAt returns the entries of the directory at path in a commit, in git's
+// dirAt returns the entries of the directory at path in a commit, in git's
 // order; "" is the root. A file at path is reported as ErrPathNotFound.
-func (r *Repo) DirAt(commit Hash, dir string) ([]TreeEntry, error) {
-	e, err := r.TreeEntryAt(commit, dir)
+func dirAt(src objectSource, commit Hash, dir string) ([]TreeEntry, error) {
+	e, err := treeEntryAt(src, commit, dir)
 	if err != nil {
 		return nil, err
 	}
 	if !e.Mode.IsDir() {
 		return nil, fmt.Errorf("reading %s at %s: not a directory: %w", dir, commit.short(), ErrPathNotFound)
 	}
-	entries, err := r.ReadTree(e.Hash)
+	entries, err := readTree(src, e.Hash)
 	if err != nil {
 		return nil, fmt.Errorf("reading %s at %s: %w", dir, commit.short(), err)
 	}
 	return entries, nil
+}
+
+// TreeEntryAt returns the entry (file, directory, symlink or submodule) at a
+// '/'-separated path in a commit. An empty path gives the root tree.
+func (r *Repo) TreeEntryAt(commit Hash, path string) (TreeEntry, error) {
+	return treeEntryAt(r, commit, path)
+}
+
+// FileAt returns the content and blob id of the file at path in a commit. A
+// directory or submodule at path is reported as ErrPathNotFound, since there
+// is no file there. The caller owns the returned slice.
+func (r *Repo) FileAt(commit Hash, path string) ([]byte, Hash, error) {
+	return fileAt(r, commit, path)
+}
+
+// DirAt returns the entries of the directory at path in a commit, in git's
+// order; "" is the root. A file at path is reported as ErrPathNotFound.
+func (r *Repo) DirAt(commit Hash, dir string) ([]TreeEntry, error) {
+	return dirAt(r, commit, dir)
 }

@@ -950,7 +950,8 @@ func (o *Objects) Refs() map[string]Hash {
 	return out
 }
 
-func (o *Objects) read(h Hash, want ObjectType) ([]byte, error) {
+// readTyped reads an object of type want; the data is the caller's.
+func (o *Objects) readTyped(h Hash, want ObjectType) ([]byte, error) {
 	eo, err := o.st.EncodedObject(toPlumbingType(want), plumbing.Hash(h))
 	if err != nil {
 		return nil, fmt.Errorf("reading %s %s: %w", want, h.short(), ErrObjectNotFound)
@@ -968,86 +969,23 @@ func (o *Objects) read(h Hash, want ObjectType) ([]byte, error) {
 }
 
 // ReadBlob returns a blob's content. The caller owns the returned slice.
-func (o *Objects) ReadBlob(h Hash) ([]byte, error) { return o.read(h, BlobObject) }
+func (o *Objects) ReadBlob(h Hash) ([]byte, error) { return o.readTyped(h, BlobObject) }
 
 // ReadCommit returns a parsed commit.
-func (o *Objects) ReadCommit(h Hash) (*Commit, error) {
-	data, err := o.read(h, CommitObject)
-	if err != nil {
-		return nil, err
-	}
-	c, err := parseCommit(data)
-	if err != nil {
-		return nil, fmt.Errorf("reading commit %s: %w", h.short(), err)
-	}
-	c.Hash = h
-	return c, nil
-}
+func (o *Objects) ReadCommit(h Hash) (*Commit, error) { return readCommit(o, h) }
 
 // TreeEntryAt returns the entry at a '/'-separated path in a commit; an
 // empty path gives the root tree.
 func (o *Objects) TreeEntryAt(commit Hash, path string) (TreeEntry, error) {
-	c, err := o.ReadCommit(commit)
-	if err != nil {
-		return TreeEntry{}, fmt.Errorf("reading %s at %s: %w", path, commit.short(), err)
-	}
-	parts, ok := splitPath(path)
-	if !ok {
-		return TreeEntry{}, fmt.Errorf("reading %s at %s: %w", path, commit.short(), ErrPathNotFound)
-	}
-	e := TreeEntry{Mode: ModeDir, Hash: c.Tree}
-	for _, name := range parts {
-		if !e.Mode.IsDir() {
-			return TreeEntry{}, fmt.Errorf("reading %s at %s: %w", path, commit.short(), ErrPathNotFound)
-		}
-		data, err := o.read(e.Hash, TreeObject)
-		if err != nil {
-			return TreeEntry{}, fmt.Errorf("reading %s at %s: %w", path, commit.short(), err)
-		}
-		next, found, err := treeLookup(data, name)
-		if err != nil {
-			return TreeEntry{}, fmt.Errorf("reading %s at %s: tree %s: %w", path, commit.short(), e.Hash.short(), err)
-		}
-		if !found {
-			return TreeEntry{}, fmt.Errorf("reading %s at %s: %w", path, commit.short(), ErrPathNotFound)
-		}
-		e = next
-	}
-	return e, nil
+	return treeEntryAt(o, commit, path)
 }
 
 // FileAt returns the content and blob id of the file at path in a commit.
 func (o *Objects) FileAt(commit Hash, path string) ([]byte, Hash, error) {
-	e, err := o.TreeEntryAt(commit, path)
-	if err != nil {
-		return nil, ZeroHash, err
-	}
-	if e.Mode.IsDir() || e.Mode == ModeSubmodule {
-		return nil, ZeroHash, fmt.Errorf("reading %s at %s: not a file: %w", path, commit.short(), ErrPathNotFound)
-	}
-	data, err := o.ReadBlob(e.Hash)
-	if err != nil {
-		return nil, ZeroHash, fmt.Errorf("reading %s at %s: %w", path, commit.short(), err)
-	}
-	return data, e.Hash, nil
+	return fileAt(o, commit, path)
 }
 
 // DirAt returns the entries of the directory at path in a commit.
 func (o *Objects) DirAt(commit Hash, dir string) ([]TreeEntry, error) {
-	e, err := o.TreeEntryAt(commit, dir)
-	if err != nil {
-		return nil, err
-	}
-	if !e.Mode.IsDir() {
-		return nil, fmt.Errorf("reading %s at %s: not a directory: %w", dir, commit.short(), ErrPathNotFound)
-	}
-	data, err := o.read(e.Hash, TreeObject)
-	if err != nil {
-		return nil, fmt.Errorf("reading %s at %s: %w", dir, commit.short(), err)
-	}
-	entries, err := parseTree(data)
-	if err != nil {
-		return nil, fmt.Errorf("reading %s at %s: tree %s: %w", dir, commit.short(), e.Hash.short(), err)
-	}
-	return entries, nil
+	return dirAt(o, commit, dir)
 }

@@ -130,7 +130,7 @@ func (r *Repo) StagedFiles(indexPath string) ([]IndexEntry, error) {
 	}
 	head := map[string]Hash{}
 	if h, err := r.Head(); err == nil && !h.Commit.IsZero() {
-		tree, err := r.commitTree(h.Commit)
+		tree, err := commitTree(r, h.Commit)
 		if err != nil {
 			return nil, fmt.Errorf("listing staged files: %w", err)
 		}
