@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"math"
 	"math/big"
-	"path"
 	"sort"
 	"strings"
 
@@ -22,6 +21,9 @@ import (
 type tx struct {
 	env     *Env
 	changes []repo.Change
+	// folded maps, per directory checked by checkCase, each name in it
+	// (at the tip, or added by this transaction) lower-cased to itself.
+	folded map[string]map[string]string
 }
 
 func (t *tx) put(p string, data []byte) {
@@ -32,21 +34,32 @@ func (t *tx) del(p string) { t.changes = append(t.changes, repo.Change{Path: p, 
 // checkCase refuses a new name that differs only in case from one the
 // directory has, or gets in this transaction: on a case-insensitive file
 // system (macOS, Windows) the two would be one file, and a checkout there
-// would show one secret's file under the other's name.
+// would show one secret's file under the other's name. Names are ASCII
+// (cipher.ValidName), so lower-casing them is what case-insensitive means.
+// The directory is listed once per transaction: an import of a thousand
+// names checks each against a map, not against every name before it.
 func (t *tx) checkCase(what, dir, name string, existing func() ([]string, error)) error {
-	names, err := existing()
-	if err != nil {
-		return err
-	}
-	for _, c := range t.changes {
-		if !c.Delete && path.Dir(c.Path) == dir {
-			names = append(names, path.Base(c.Path))
+	m, ok := t.folded[dir]
+	if !ok {
+		names, err := existing()
+		if err != nil {
+			return err
 		}
+		m = make(map[string]string, len(names))
+		for _, n := range names {
+			m[strings.ToLower(n)] = n
+		}
+		if t.folded == nil {
+			t.folded = map[string]map[string]string{}
+		}
+		t.folded[dir] = m
 	}
-	if n, ok := caseTwin(names, name); ok {
+	key := strings.ToLower(name)
+	if n, ok := m[key]; ok && n != name {
 		return fmt.Errorf("%s %s: %s %s/%s already exists, and the two would be one file on a case-insensitive file system (macOS, Windows); use that name or another: %w",
 			what, name, what, t.env.name, n, ErrInvalid)
 	}
+	m[key] = name
 	return nil
 }
 
