@@ -193,7 +193,7 @@ func parseSealed(sealed []byte) ([]byte, error) {
 		}
 		return nil, errors.New("not a gitseal sealed file (it must begin with " + sealedTag + ")")
 	}
-	raw, err := stdB64.decode(string(line[len(sealedTag):]))
+	raw, err := stdB64.decodeBytes(line[len(sealedTag):])
 	if err != nil {
 		return nil, fmt.Errorf("after the version tag: %w", err)
 	}

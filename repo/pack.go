@@ -557,17 +557,22 @@ func (in *inflater) reset(src flate.Reader) error {
 // inflate reads exactly size bytes from the zlib stream in src, and checks
 // that the stream ends there with a valid checksum.
 func (in *inflater) inflate(src flate.Reader, size int64) ([]byte, error) {
-	if err := in.reset(src); err != nil {
-		return nil, err
-	}
 	buf := make([]byte, size)
-	if _, err := io.ReadFull(in.zr, buf); err != nil {
-		return nil, fmt.Errorf("inflating: %w", noEOF(err))
-	}
-	if err := in.expectEnd(); err != nil {
+	if err := in.inflateInto(src, buf); err != nil {
 		return nil, err
 	}
 	return buf, nil
+}
+
+// inflateInto is inflate into buf, whose length is the size expected.
+func (in *inflater) inflateInto(src flate.Reader, buf []byte) error {
+	if err := in.reset(src); err != nil {
+		return err
+	}
+	if _, err := io.ReadFull(in.zr, buf); err != nil {
+		return fmt.Errorf("inflating: %w", noEOF(err))
+	}
+	return in.expectEnd()
 }
 
 // expectEnd checks that the zlib stream has no more data, which also makes
