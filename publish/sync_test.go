@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -60,6 +61,9 @@ func syDaemon(t testing.TB, base string) string {
 		cmd := exec.Command("git", "daemon", "--export-all", "--enable=receive-pack", "--reuseaddr",
 			"--listen=127.0.0.1", fmt.Sprintf("--port=%d", port), "--base-path="+base, base)
 		cmd.WaitDelay = time.Second
+		// Its own process group: `git daemon` runs git-daemon as a child,
+		// which killing the parent alone would leave running.
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 		if err := cmd.Start(); err != nil {
 			t.Fatalf("starting git daemon: %v", err)
 		}
@@ -74,11 +78,11 @@ func syDaemon(t testing.TB, base string) string {
 			}
 			if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
 				c.Close()
-				t.Cleanup(func() { cmd.Process.Kill(); <-exited })
+				t.Cleanup(func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); <-exited })
 				return fmt.Sprintf("git://127.0.0.1:%d", port)
 			}
 		}
-		cmd.Process.Kill()
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		<-exited
 	}
 	t.Fatal("git daemon did not start")

@@ -5,12 +5,12 @@ package repo
 // pushing ref updates with the objects they need, and fetching one commit's
 // objects into memory for a runtime that has no clone.
 //
-// The wire protocol is go-git's plumbing: plumbing/transport/client picks the
-// transport for file:// (and plain paths; it runs git-upload-pack and
-// git-receive-pack), git://, http(s):// and ssh:// (and scp-like
-// user@host:path; authentication through ssh-agent and known_hosts), and
-// plumbing/protocol/packp speaks the v0/v1 protocol. go-git's root package is
-// not used (PERF.md).
+// The wire protocol and its transports are gitseal's own (wire.go,
+// transport.go) on go-git's pkt-line framing: file:// and plain paths (by
+// running git-upload-pack and git-receive-pack), git://, ssh:// and
+// scp-like user@host:path (through ssh-agent, checked against
+// known_hosts), and smart http(s)://, all in protocol v0. Packs are read
+// and written with go-git's plumbing/format/packfile.
 //
 // Invariants kept here:
 //   - No ref is moved by Fetch: it only adds objects. Callers move refs,
@@ -23,6 +23,7 @@ package repo
 //     it names must still be there), atomic when the remote supports it.
 
 import (
+	"bytes"
 	"container/heap"
 	"context"
 	"errors"
@@ -37,13 +38,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/format/idxfile"
 	"github.com/go-git/go-git/v5/plumbing/format/packfile"
-	"github.com/go-git/go-git/v5/plumbing/protocol/packp"
-	"github.com/go-git/go-git/v5/plumbing/protocol/packp/capability"
-	"github.com/go-git/go-git/v5/plumbing/protocol/packp/sideband"
 	"github.com/go-git/go-git/v5/plumbing/storer"
-	"github.com/go-git/go-git/v5/plumbing/transport"
-	"github.com/go-git/go-git/v5/plumbing/transport/client"
-	"github.com/go-git/go-git/v5/storage/memory"
 )
 
 // Conditions of remote operations callers branch on.
@@ -98,73 +93,55 @@ func (r *Repo) absURL(u string) string {
 	return filepath.Join(base, u)
 }
 
-// endpoint parses a URL and picks its transport.
-func endpoint(url string) (transport.Transport, *transport.Endpoint, error) {
-	ep, err := transport.NewEndpoint(url)
-	if err != nil {
-		return nil, nil, fmt.Errorf("remote %s: %w", url, err)
-	}
-	t, err := client.NewClient(ep)
-	if err != nil {
-		return nil, nil, fmt.Errorf("remote %s: %w", url, err)
-	}
-	return t, ep, nil
-}
-
-// remoteErr words a transport error for a person.
-func remoteErr(op, url string, err error) error {
-	switch {
-	case errors.Is(err, transport.ErrRepositoryNotFound):
-		return fmt.Errorf("%s %s: no git repository there: %w", op, url, err)
-	case errors.Is(err, transport.ErrAuthenticationRequired), errors.Is(err, transport.ErrAuthorizationFailed):
-		return fmt.Errorf("%s %s: %w (gitseal uses ssh-agent for ssh:// and the credentials in an http(s) URL)", op, url, err)
-	}
-	return fmt.Errorf("%s %s: %w", op, url, err)
-}
-
-func advRefs(ar *packp.AdvRefs) map[string]Hash {
-	refs := make(map[string]Hash, len(ar.References)+1)
-	for name, h := range ar.References {
-		refs[name] = Hash(h)
-	}
-	if ar.Head != nil {
-		refs["HEAD"] = Hash(*ar.Head)
-	}
-	return refs
-}
-
 // ListRemote returns the refs a remote advertises, by full name, with
 // "HEAD" when the remote has one. An empty repository has none.
 func ListRemote(ctx context.Context, url string) (map[string]Hash, error) {
-	s, ar, err := openUploadPack(ctx, url, "listing refs of")
+	c, a, err := openService(ctx, url, uploadPack, "listing refs of")
 	if err != nil {
 		return nil, err
 	}
-	s.Close()
-	return advRefs(ar), nil
+	c.close()
+	return a.refs, nil
 }
 
-// openUploadPack opens an upload-pack session with url and reads the refs
-// it advertises (none for an empty repository). op names the operation in
-// errors. The caller closes the session.
-func openUploadPack(ctx context.Context, url, op string) (transport.UploadPackSession, *packp.AdvRefs, error) {
-	t, ep, err := endpoint(url)
-	if err != nil {
-		return nil, nil, err
-	}
-	s, err := t.NewUploadPackSession(ep, nil)
+// openService connects to a service of url and reads the refs it
+// advertises (none for an empty repository). op names the operation in
+// errors. The caller closes the connection.
+func openService(ctx context.Context, url, service, op string) (wireConn, *advert, error) {
+	c, err := dial(ctx, url, service)
 	if err != nil {
 		return nil, nil, remoteErr(op, url, err)
 	}
-	ar, err := s.AdvertisedReferencesContext(ctx)
-	if errors.Is(err, transport.ErrEmptyRemoteRepository) {
-		ar, err = packp.NewAdvRefs(), nil
+	a, err := c.advert(ctx)
+	if err == nil {
+		err = a.checkFormat()
 	}
 	if err != nil {
-		s.Close()
+		c.close()
 		return nil, nil, remoteErr(op, url, err)
 	}
-	return s, ar, nil
+	return c, a, nil
+}
+
+// fetchPack asks the upload-pack service behind c for a pack of req and
+// hands the pack stream to read.
+func fetchPack(ctx context.Context, c wireConn, a *advert, req fetchRequest, read func(io.Reader) error) error {
+	if req.depth > 0 && !a.supports("shallow") {
+		req.depth = 0
+	}
+	caps, sideband := fetchCaps(a, req.depth)
+	resp, wait, err := c.request(ctx, func(w io.Writer) error { return writeFetchRequest(w, req, caps) })
+	if err != nil {
+		return err
+	}
+	pack, err := readFetchResponse(resp, req.depth, sideband)
+	if err == nil {
+		err = read(pack)
+	}
+	if werr := wait(); err == nil && werr != nil {
+		err = fmt.Errorf("sending the request: %w", werr)
+	}
+	return err
 }
 
 // FetchResult is what Fetch did.
@@ -181,90 +158,59 @@ type FetchResult struct {
 // compare-and-swap. The objects arrive as one pack, written with its index
 // under objects/pack.
 func (r *Repo) Fetch(ctx context.Context, url string, match func(ref string) bool) (FetchResult, error) {
-	s, ar, err := openUploadPack(ctx, url, "fetching from")
+	c, a, err := openService(ctx, url, uploadPack, "fetching from")
 	if err != nil {
 		return FetchResult{}, err
 	}
-	defer s.Close()
-	res := FetchResult{Refs: advRefs(ar)}
-	var wants []Hash
+	defer c.close()
+	res := FetchResult{Refs: a.refs}
+	var req fetchRequest
 	seen := map[Hash]bool{}
-	names := sortedKeys(res.Refs)
-	for _, name := range names {
+	for _, name := range sortedKeys(res.Refs) {
 		h := res.Refs[name]
 		if name == "HEAD" || !match(name) || seen[h] {
 			continue
 		}
 		seen[h] = true
 		if !r.HasObject(h) {
-			wants = append(wants, h)
+			req.wants = append(req.wants, h)
 		}
 	}
-	if len(wants) == 0 {
+	if len(req.wants) == 0 {
 		return res, nil
 	}
-	req := newUploadRequest(ar)
-	for _, h := range wants {
-		req.Wants = append(req.Wants, plumbing.Hash(h))
+	if req.haves, err = r.haves(); err != nil {
+		return FetchResult{}, fmt.Errorf("fetching from %s: %w", redactURL(url), err)
 	}
-	req.Haves, err = r.haves()
-	if err != nil {
-		return FetchResult{}, fmt.Errorf("fetching from %s: %w", url, err)
-	}
-	resp, err := s.UploadPack(ctx, req)
+	err = fetchPack(ctx, c, a, req, func(pack io.Reader) error {
+		n, err := r.writePack(pack)
+		res.Objects = n
+		return err
+	})
 	if err != nil {
 		return FetchResult{}, remoteErr("fetching from", url, err)
 	}
-	defer resp.Close()
-	n, err := r.writePack(demux(req.Capabilities, resp))
-	if err != nil {
-		return FetchResult{}, fmt.Errorf("fetching from %s: %w", url, err)
-	}
-	res.Objects = n
-	for _, h := range wants {
+	for _, h := range req.wants {
 		if !r.HasObject(h) {
-			return FetchResult{}, fmt.Errorf("fetching from %s: the remote sent no object %s", url, h.short())
+			return FetchResult{}, fmt.Errorf("fetching from %s: the remote sent no object %s", redactURL(url), h.short())
 		}
 	}
 	return res, nil
 }
 
-// newUploadRequest asks for a complete pack (never a thin one: the pack is
-// stored as it arrives) without progress messages.
-func newUploadRequest(ar *packp.AdvRefs) *packp.UploadPackRequest {
-	req := packp.NewUploadPackRequestFromCapabilities(ar.Capabilities)
-	req.Capabilities.Delete(capability.ThinPack)
-	if ar.Capabilities.Supports(capability.NoProgress) {
-		req.Capabilities.Set(capability.NoProgress)
-	}
-	return req
-}
-
-// demux strips side-band framing from an upload-pack response, when the
-// request asked for it.
-func demux(caps *capability.List, rd io.Reader) io.Reader {
-	switch {
-	case caps.Supports(capability.Sideband64k):
-		return sideband.NewDemuxer(sideband.Sideband64k, rd)
-	case caps.Supports(capability.Sideband):
-		return sideband.NewDemuxer(sideband.Sideband, rd)
-	}
-	return rd
-}
-
 // haves lists the commits this repository has at its refs, for the remote
 // to leave out of the pack.
-func (r *Repo) haves() ([]plumbing.Hash, error) {
+func (r *Repo) haves() ([]Hash, error) {
 	refs, err := r.Refs("refs/")
 	if err != nil {
 		return nil, err
 	}
 	seen := map[Hash]bool{}
-	var out []plumbing.Hash
+	var out []Hash
 	add := func(h Hash) {
 		if !h.IsZero() && !seen[h] && r.HasObject(h) {
 			seen[h] = true
-			out = append(out, plumbing.Hash(h))
+			out = append(out, h)
 		}
 	}
 	if head, err := r.Head(); err == nil {
@@ -315,28 +261,9 @@ func (r *Repo) writePack(rd io.Reader) (int, error) {
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return 0, fmt.Errorf("writing pack: %w", err)
 	}
-	w := new(idxfile.Writer)
-	p, err := packfile.NewParser(packfile.NewScanner(f), w)
-	if err != nil {
-		return 0, fmt.Errorf("reading received pack: %w", err)
-	}
-	sum, err := p.Parse()
-	if errors.Is(err, packfile.ErrEmptyPackfile) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, fmt.Errorf("reading received pack: %w", err)
-	}
-	idx, err := w.Index()
-	if err != nil {
-		return 0, fmt.Errorf("indexing received pack: %w", err)
-	}
-	count, err := idx.Count()
-	if err != nil {
-		return 0, fmt.Errorf("indexing received pack: %w", err)
-	}
-	if count == 0 {
-		return 0, nil
+	idx, sum, count, err := indexPack(f)
+	if err != nil || count == 0 {
+		return 0, err
 	}
 	if err := f.Sync(); err != nil {
 		return 0, fmt.Errorf("writing pack: %w", err)
@@ -375,6 +302,32 @@ func (r *Repo) writePack(rd io.Reader) (int, error) {
 	return int(count), nil
 }
 
+// indexPack parses a received pack, checking every object's id and the
+// pack's checksum, and returns its index. An empty pack has count 0.
+func indexPack(rd io.Reader) (idx *idxfile.MemoryIndex, sum plumbing.Hash, count int, err error) {
+	w := new(idxfile.Writer)
+	p, err := packfile.NewParser(packfile.NewScanner(rd), w)
+	if err != nil {
+		return nil, sum, 0, fmt.Errorf("reading received pack: %w", err)
+	}
+	sum, err = p.Parse()
+	if errors.Is(err, packfile.ErrEmptyPackfile) {
+		return nil, sum, 0, nil
+	}
+	if err != nil {
+		return nil, sum, 0, fmt.Errorf("reading received pack: %w", err)
+	}
+	idx, err = w.Index()
+	if err != nil {
+		return nil, sum, 0, fmt.Errorf("indexing received pack: %w", err)
+	}
+	n, err := idx.Count()
+	if err != nil {
+		return nil, sum, 0, fmt.Errorf("indexing received pack: %w", err)
+	}
+	return idx, sum, int(n), nil
+}
+
 // RefUpdate is one ref to change on a remote: from Old (zero: the ref must
 // not exist) to New (zero: delete it).
 type RefUpdate struct {
@@ -401,50 +354,33 @@ type PushResult struct {
 // on the remote; when the remote supports it, all of them succeed or none
 // does. plan returning no update sends nothing.
 func (r *Repo) Push(ctx context.Context, url string, plan func(remote map[string]Hash) ([]RefUpdate, error)) (PushResult, error) {
-	t, ep, err := endpoint(url)
+	c, a, err := openService(ctx, url, receivePack, "pushing to")
 	if err != nil {
 		return PushResult{}, err
 	}
-	s, err := t.NewReceivePackSession(ep, nil)
-	if err != nil {
-		return PushResult{}, remoteErr("pushing to", url, err)
+	defer c.close()
+	if !a.supports("report-status") {
+		return PushResult{}, fmt.Errorf("pushing to %s: the remote does not report the result of a push (no report-status capability)", redactURL(url))
 	}
-	defer s.Close()
-	ar, err := s.AdvertisedReferencesContext(ctx)
-	if err != nil && !errors.Is(err, transport.ErrEmptyRemoteRepository) {
-		return PushResult{}, remoteErr("pushing to", url, err)
-	}
-	if ar == nil {
-		ar = packp.NewAdvRefs()
-	}
-	res := PushResult{Remote: advRefs(ar)}
+	res := PushResult{Remote: a.refs}
 	updates, err := plan(res.Remote)
 	if err != nil || len(updates) == 0 {
 		return res, err
-	}
-	req := packp.NewReferenceUpdateRequestFromCapabilities(ar.Capabilities)
-	if ar.Capabilities.Supports(capability.Atomic) {
-		req.Capabilities.Set(capability.Atomic)
 	}
 	var tips []Hash
 	allDelete := true
 	for _, u := range updates {
 		if !validRefName(u.Name) || !strings.HasPrefix(u.Name, "refs/") {
-			return res, fmt.Errorf("pushing to %s: invalid ref name %q", url, clip(u.Name))
+			return res, fmt.Errorf("pushing to %s: invalid ref name %q", redactURL(url), clip(u.Name))
 		}
 		if u.New.IsZero() {
-			if !ar.Capabilities.Supports(capability.DeleteRefs) {
-				return res, fmt.Errorf("pushing to %s: the remote does not allow deleting %s", url, u.Name)
+			if !a.supports("delete-refs") {
+				return res, fmt.Errorf("pushing to %s: the remote does not allow deleting %s", redactURL(url), u.Name)
 			}
 		} else {
 			allDelete = false
 			tips = append(tips, u.New)
 		}
-		req.Commands = append(req.Commands, &packp.Command{Name: plumbing.ReferenceName(u.Name),
-			Old: plumbing.Hash(u.Old), New: plumbing.Hash(u.New)})
-	}
-	if ar.Capabilities.Supports(capability.DeleteRefs) {
-		req.Capabilities.Set(capability.DeleteRefs)
 	}
 	res.Updates = updates
 	var haves []Hash
@@ -455,56 +391,50 @@ func (r *Repo) Push(ctx context.Context, url string, plan func(remote map[string
 	}
 	objs, err := r.objectsToSend(tips, haves)
 	if err != nil {
-		return res, fmt.Errorf("pushing to %s: %w", url, err)
+		return res, fmt.Errorf("pushing to %s: %w", redactURL(url), err)
 	}
 	res.Objects = len(objs)
-	encErr := make(chan error, 1)
-	if !allDelete {
-		// receive-pack wants a pack, even an empty one, unless every
-		// command is a delete.
-		pr, pw := io.Pipe()
-		req.Packfile = pr
-		go func() {
-			hs := make([]plumbing.Hash, len(objs))
-			for i, h := range objs {
-				hs[i] = plumbing.Hash(h)
-			}
-			_, err := packfile.NewEncoder(pw, packSource{r}, !ar.Capabilities.Supports(capability.OFSDelta)).Encode(hs, packWindow)
-			pw.CloseWithError(err)
-			encErr <- err
-		}()
-	} else {
-		encErr <- nil
-	}
-	rs, err := s.ReceivePack(ctx, req)
-	if req.Packfile != nil {
-		req.Packfile.Close()
-	}
-	if e := <-encErr; e != nil {
-		return res, fmt.Errorf("pushing to %s: making the pack: %w", url, e)
-	}
-	if rs != nil {
-		for _, cs := range rs.CommandStatuses {
-			if cs.Status != "ok" {
-				if res.Rejected == nil {
-					res.Rejected = map[string]string{}
-				}
-				res.Rejected[cs.ReferenceName.String()] = cs.Status
-			}
+	caps := pushCaps(a)
+	var packErr error
+	write := func(w io.Writer) error {
+		if err := writeCommands(w, updates, caps); err != nil {
+			return err
 		}
-		if rs.UnpackStatus != "ok" && rs.UnpackStatus != "" {
-			return res, fmt.Errorf("pushing to %s: the remote could not unpack: %s: %w", url, rs.UnpackStatus, ErrPushRejected)
+		if allDelete {
+			return nil // receive-pack wants a pack unless every command is a delete
 		}
+		hs := make([]plumbing.Hash, len(objs))
+		for i, h := range objs {
+			hs[i] = plumbing.Hash(h)
+		}
+		_, packErr = packfile.NewEncoder(w, packSource{r}, !a.supports("ofs-delta")).Encode(hs, packWindow)
+		return packErr
 	}
-	if len(res.Rejected) > 0 {
+	resp, wait, err := c.request(ctx, write)
+	if err != nil {
+		return res, remoteErr("pushing to", url, err)
+	}
+	rep, err := readPushReport(resp)
+	werr := wait()
+	if packErr != nil {
+		return res, fmt.Errorf("pushing to %s: making the pack: %w", redactURL(url), packErr)
+	}
+	if err != nil {
+		if werr != nil {
+			err = fmt.Errorf("%w (sending: %v)", err, werr)
+		}
+		return res, remoteErr("pushing to", url, err)
+	}
+	if rep.unpack != "ok" {
+		return res, fmt.Errorf("pushing to %s: the remote could not unpack: %s: %w", redactURL(url), rep.unpack, ErrPushRejected)
+	}
+	if len(rep.rejected) > 0 {
+		res.Rejected = rep.rejected
 		var parts []string
 		for _, name := range sortedKeys(res.Rejected) {
 			parts = append(parts, name+" ("+res.Rejected[name]+")")
 		}
-		return res, fmt.Errorf("pushing to %s: refused %s: %w", url, strings.Join(parts, ", "), ErrPushRejected)
-	}
-	if err != nil {
-		return res, remoteErr("pushing to", url, err)
+		return res, fmt.Errorf("pushing to %s: refused %s: %w", redactURL(url), strings.Join(parts, ", "), ErrPushRejected)
 	}
 	return res, nil
 }
@@ -877,10 +807,12 @@ func sortedKeys[V any](m map[string]V) []string {
 }
 
 // Objects are a few commits' objects held in memory, fetched by
-// FetchCommits for a runtime that has no clone. Its methods read them as a
-// Repo's do. An *Objects is safe for concurrent use once returned.
+// FetchCommits for a runtime that has no clone: the pack as received, with
+// an index made of it. Its methods read them as a Repo's do. An *Objects
+// is safe for concurrent use once returned.
 type Objects struct {
-	st   *memory.Storage
+	db   objectDB // no directories: only p
+	p    *pack    // nil when nothing was fetched
 	refs map[string]Hash
 }
 
@@ -891,13 +823,13 @@ type Objects struct {
 // remote allows it (uploadpack.allowReachableSHA1InWant); otherwise the
 // error wraps ErrNotAdvertised.
 func FetchCommits(ctx context.Context, url string, pick func(refs map[string]Hash) ([]Hash, error)) (*Objects, error) {
-	s, ar, err := openUploadPack(ctx, url, "fetching from")
+	c, a, err := openService(ctx, url, uploadPack, "fetching from")
 	if err != nil {
 		return nil, err
 	}
-	defer s.Close()
-	o := &Objects{st: memory.NewStorage(), refs: advRefs(ar)}
-	wants, err := pick(o.refs)
+	defer c.close()
+	o := &Objects{refs: a.refs}
+	wants, err := pick(o.Refs())
 	if err != nil {
 		return nil, err
 	}
@@ -908,8 +840,8 @@ func FetchCommits(ctx context.Context, url string, pick func(refs map[string]Has
 	for _, h := range o.refs {
 		advertised[h] = true
 	}
-	anyWant := ar.Capabilities.Supports(capability.AllowReachableSHA1InWant) || ar.Capabilities.Supports(capability.AllowTipSHA1InWant)
-	req := newUploadRequest(ar)
+	anyWant := a.supports("allow-reachable-sha1-in-want") || a.supports("allow-tip-sha1-in-want")
+	req := fetchRequest{depth: 1}
 	seen := map[Hash]bool{}
 	for _, h := range wants {
 		if seen[h] {
@@ -917,25 +849,36 @@ func FetchCommits(ctx context.Context, url string, pick func(refs map[string]Has
 		}
 		seen[h] = true
 		if !advertised[h] && !anyWant {
-			return nil, fmt.Errorf("fetching %s from %s: no ref of the remote points at it, and the remote does not allow fetching other commits (git config uploadpack.allowReachableSHA1InWant true): %w", h.short(), url, ErrNotAdvertised)
+			return nil, fmt.Errorf("fetching %s from %s: no ref of the remote points at it, and the remote does not allow fetching other commits (git config uploadpack.allowReachableSHA1InWant true): %w", h.short(), redactURL(url), ErrNotAdvertised)
 		}
-		req.Wants = append(req.Wants, plumbing.Hash(h))
+		req.wants = append(req.wants, h)
 	}
-	if ar.Capabilities.Supports(capability.Shallow) {
-		req.Capabilities.Set(capability.Shallow)
-		req.Depth = packp.DepthCommits(1)
-	}
-	resp, err := s.UploadPack(ctx, req)
+	err = fetchPack(ctx, c, a, req, func(packData io.Reader) error {
+		data, err := io.ReadAll(packData)
+		if err != nil {
+			return fmt.Errorf("receiving the pack: %w", err)
+		}
+		idx, _, count, err := indexPack(bytes.NewReader(data))
+		if err != nil || count == 0 {
+			return err
+		}
+		var buf bytes.Buffer
+		if _, err := idxfile.NewEncoder(&buf).Encode(idx); err != nil {
+			return fmt.Errorf("indexing the pack: %w", err)
+		}
+		ix, err := parsePackIndex(buf.Bytes())
+		if err != nil {
+			return fmt.Errorf("indexing the pack: %w", err)
+		}
+		o.p = &pack{packPath: "fetched", idx: ix, data: data}
+		return nil
+	})
 	if err != nil {
 		return nil, remoteErr("fetching from", url, err)
 	}
-	defer resp.Close()
-	if err := packfile.UpdateObjectStorage(o.st, demux(req.Capabilities, resp)); err != nil {
-		return nil, fmt.Errorf("fetching from %s: reading the pack: %w", url, err)
-	}
-	for _, h := range req.Wants {
-		if _, err := o.st.EncodedObject(plumbing.CommitObject, h); err != nil {
-			return nil, fmt.Errorf("fetching from %s: the remote sent no commit %s", url, Hash(h).short())
+	for _, h := range req.wants {
+		if _, err := o.readTyped(h, CommitObject); err != nil {
+			return nil, fmt.Errorf("fetching from %s: the remote sent no commit %s", redactURL(url), h.short())
 		}
 	}
 	return o, nil
@@ -952,20 +895,27 @@ func (o *Objects) Refs() map[string]Hash {
 
 // readTyped reads an object of type want; the data is the caller's.
 func (o *Objects) readTyped(h Hash, want ObjectType) ([]byte, error) {
-	eo, err := o.st.EncodedObject(toPlumbingType(want), plumbing.Hash(h))
-	if err != nil {
+	if o.p == nil {
 		return nil, fmt.Errorf("reading %s %s: %w", want, h.short(), ErrObjectNotFound)
 	}
-	rd, err := eo.Reader()
+	o.db.mu.Lock()
+	defer o.db.mu.Unlock()
+	off, found, err := o.p.idx.find(h)
+	if err == nil && !found {
+		err = ErrObjectNotFound
+	}
+	var typ ObjectType
+	var data []byte
+	if err == nil {
+		typ, data, err = o.db.readPacked(o.p, off, 0)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("reading %s %s: %w", want, h.short(), err)
 	}
-	defer rd.Close()
-	data, err := io.ReadAll(rd)
-	if err != nil {
-		return nil, fmt.Errorf("reading %s %s: %w", want, h.short(), err)
+	if typ != want {
+		return nil, wrongType(h, typ, want)
 	}
-	return data, nil
+	return bytes.Clone(data), nil
 }
 
 // ReadBlob returns a blob's content. The caller owns the returned slice.

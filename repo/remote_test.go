@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -162,6 +163,9 @@ func rmDaemon(t testing.TB, base string) string {
 		// No pipes: the daemon's children would hold them open after it
 		// is killed, and Wait would wait for them.
 		cmd.WaitDelay = time.Second
+		// Its own process group: `git daemon` runs git-daemon as a child,
+		// which killing the parent alone would leave running.
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 		if err := cmd.Start(); err != nil {
 			t.Fatalf("starting git daemon: %v", err)
 		}
@@ -178,14 +182,14 @@ func rmDaemon(t testing.TB, base string) string {
 			if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
 				c.Close()
 				t.Cleanup(func() {
-					cmd.Process.Kill()
+					syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 					<-exited
 				})
 				return fmt.Sprintf("git://127.0.0.1:%d", port)
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
-		cmd.Process.Kill()
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		<-exited
 	}
 	t.Fatalf("git daemon did not start")

@@ -1,0 +1,548 @@
+package repo
+
+// Transports: how the wire protocol (wire.go) reaches a remote.
+//
+//   - file:// URLs and paths run git-upload-pack / git-receive-pack on the
+//     path, as git and go-git do for a local remote, with the variables
+//     that point git at this repository removed from their environment.
+//   - git://host[:port]/path speaks to git daemon over TCP.
+//   - ssh://[user@]host[:port]/path and scp-like [user@]host:path run the
+//     service on the host with the ssh client, as git does: $GIT_SSH_COMMAND
+//     (through the shell) or $GIT_SSH if set, else ssh. Keys, ssh-agent,
+//     known_hosts and ~/.ssh/config are then the user's own ssh setup.
+//   - http(s):// is git's smart HTTP, with the user and password (or
+//     token) of the URL as basic authentication and the proxy of
+//     $HTTPS_PROXY / $HTTP_PROXY.
+//
+// A password in a URL never appears in an error: messages name the remote
+// by its URL with the password replaced by "***".
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	neturl "net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/go-git/go-git/v5/plumbing/format/pktline"
+)
+
+const (
+	uploadPack  = "git-upload-pack"
+	receivePack = "git-receive-pack"
+)
+
+// endpoint is a parsed remote address.
+type endpoint struct {
+	scheme     string // file, git, ssh, http, https
+	user, pass string
+	passSet    bool
+	host, port string // port "" for the scheme's default
+	path       string
+	httpURL    *neturl.URL // http(s): the URL without its user info
+}
+
+// parseEndpoint parses a URL, an scp-like address or a path, as git does.
+func parseEndpoint(raw string) (*endpoint, error) {
+	if i := strings.Index(raw, "://"); i > 0 {
+		u, err := neturl.Parse(raw)
+		if err != nil {
+			return nil, fmt.Errorf("not a valid URL: %w", err)
+		}
+		ep := &endpoint{scheme: strings.ToLower(u.Scheme), host: u.Hostname(), port: u.Port(), path: u.Path}
+		if u.User != nil {
+			ep.user = u.User.Username()
+			ep.pass, ep.passSet = u.User.Password()
+		}
+		switch ep.scheme {
+		case "file":
+			if ep.host != "" && ep.host != "localhost" {
+				return nil, fmt.Errorf("file:// URL names host %q; only local paths can be read", ep.host)
+			}
+		case "git":
+		case "ssh", "git+ssh", "ssh+git":
+			ep.scheme = "ssh"
+			if strings.HasPrefix(ep.path, "/~") {
+				ep.path = ep.path[1:]
+			}
+		case "http", "https":
+			c := *u
+			c.User = nil
+			ep.httpURL = &c
+		default:
+			return nil, fmt.Errorf("unsupported protocol %q (gitseal speaks file, git, ssh, http and https)", u.Scheme)
+		}
+		if ep.scheme != "file" && ep.host == "" {
+			return nil, errors.New("the URL names no host")
+		}
+		if ep.path == "" || (ep.scheme != "http" && ep.scheme != "https" && ep.path == "/") {
+			return nil, errors.New("the URL names no repository path")
+		}
+		return ep, nil
+	}
+	// scp-like: a ':' before any '/'.
+	if i := strings.IndexByte(raw, ':'); i > 0 && !strings.Contains(raw[:i], "/") {
+		hostPart, p := raw[:i], raw[i+1:]
+		ep := &endpoint{scheme: "ssh", host: hostPart, path: p}
+		if at := strings.LastIndexByte(hostPart, '@'); at >= 0 {
+			ep.user, ep.host = hostPart[:at], hostPart[at+1:]
+		}
+		ep.host = strings.TrimSuffix(strings.TrimPrefix(ep.host, "["), "]")
+		if ep.host == "" || p == "" {
+			return nil, errors.New("not a valid host:path address")
+		}
+		return ep, nil
+	}
+	if raw == "" {
+		return nil, errors.New("empty remote address")
+	}
+	return &endpoint{scheme: "file", path: raw}, nil
+}
+
+// redactURL is raw with any password in it replaced by "***".
+func redactURL(raw string) string {
+	i := strings.Index(raw, "://")
+	if i < 0 {
+		return raw
+	}
+	rest := raw[i+3:]
+	end := strings.IndexAny(rest, "/?#")
+	if end < 0 {
+		end = len(rest)
+	}
+	at := strings.LastIndexByte(rest[:end], '@')
+	if at < 0 {
+		return raw
+	}
+	userInfo := rest[:at]
+	if name, _, hasPass := strings.Cut(userInfo, ":"); hasPass {
+		userInfo = name + ":***"
+	}
+	return raw[:i+3] + userInfo + rest[at:]
+}
+
+// wireConn is one connection to a git service of a remote.
+type wireConn interface {
+	// advert reads the service's ref advertisement.
+	advert(ctx context.Context) (*advert, error)
+	// request sends what write writes and returns the response stream;
+	// wait returns write's error once it has finished.
+	request(ctx context.Context, write func(io.Writer) error) (resp io.Reader, wait func() error, err error)
+	// close ends the connection; a stateful one that sent no request is
+	// told first that nothing is wanted (a flush-pkt), as git does.
+	close() error
+}
+
+// dial connects to the service of url.
+func dial(ctx context.Context, url, service string) (wireConn, error) {
+	ep, err := parseEndpoint(url)
+	if err != nil {
+		return nil, err
+	}
+	switch ep.scheme {
+	case "file":
+		return dialLocal(ctx, ep, service)
+	case "git":
+		return dialDaemon(ctx, ep, service)
+	case "ssh":
+		return dialSSH(ctx, ep, service)
+	default:
+		return &httpConn{ep: ep, service: service}, nil
+	}
+}
+
+// streamConn is a stateful connection: one byte stream each way.
+type streamConn struct {
+	r       io.Reader
+	w       io.WriteCloser
+	finish  func() error // after w is closed: wait for the other end
+	explain func() error // nil, or why the other end failed (a process's stderr)
+	sent    bool
+}
+
+func (c *streamConn) advert(ctx context.Context) (*advert, error) {
+	a, err := readAdvert(c.r)
+	if err != nil && c.explain != nil {
+		// The process's own account of what went wrong says more than a
+		// stream that ended: a missing repository, a refused host key.
+		if why := c.explain(); why != nil {
+			var known *classified
+			if errors.As(why, &known) || !errors.Is(err, errNoRepository) {
+				return nil, why
+			}
+			return nil, fmt.Errorf("%w: %v", errNoRepository, why)
+		}
+	}
+	return a, err
+}
+
+func (c *streamConn) request(ctx context.Context, write func(io.Writer) error) (io.Reader, func() error, error) {
+	c.sent = true
+	done := make(chan error, 1)
+	go func() {
+		err := write(c.w)
+		if cerr := c.w.Close(); err == nil {
+			err = cerr
+		}
+		done <- err
+	}()
+	var once sync.Once
+	var werr error
+	wait := func() error {
+		once.Do(func() { werr = <-done })
+		return werr
+	}
+	return c.r, wait, nil
+}
+
+func (c *streamConn) close() error {
+	if !c.sent {
+		pktline.NewEncoder(c.w).Flush()
+	}
+	c.w.Close()
+	if c.finish != nil {
+		return c.finish()
+	}
+	return nil
+}
+
+// localRepoEnv are the variables that point git at a repository: a local
+// service must find its repository from its argument alone (git's own
+// list, environment.c local_repo_env).
+var localRepoEnv = []string{"GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_CONFIG", "GIT_CONFIG_PARAMETERS",
+	"GIT_CONFIG_COUNT", "GIT_OBJECT_DIRECTORY", "GIT_DIR", "GIT_WORK_TREE", "GIT_IMPLICIT_WORK_TREE",
+	"GIT_GRAFT_FILE", "GIT_INDEX_FILE", "GIT_NO_REPLACE_OBJECTS", "GIT_REPLACE_REF_BASE", "GIT_PREFIX",
+	"GIT_SHALLOW_FILE", "GIT_COMMON_DIR", "GIT_NAMESPACE", "GIT_QUARANTINE_PATH", "GIT_INTERNAL_SUPER_PREFIX"}
+
+func dialLocal(ctx context.Context, ep *endpoint, service string) (wireConn, error) {
+	if _, err := os.Stat(ep.path); err != nil {
+		return nil, fmt.Errorf("%w: %s does not exist", errNoRepository, ep.path)
+	}
+	var cmd *exec.Cmd
+	if bin, err := exec.LookPath(service); err == nil {
+		cmd = exec.Command(bin, ep.path)
+	} else if git, gerr := exec.LookPath("git"); gerr == nil {
+		cmd = exec.Command(git, strings.TrimPrefix(service, "git-"), ep.path)
+	} else {
+		return nil, fmt.Errorf("a local remote is read by running %s, which is not installed: %w", service, err)
+	}
+	env := os.Environ()
+	kept := env[:0]
+	for _, kv := range env {
+		k, _, _ := strings.Cut(kv, "=")
+		drop := strings.HasPrefix(k, "GIT_CONFIG_KEY_") || strings.HasPrefix(k, "GIT_CONFIG_VALUE_")
+		for _, v := range localRepoEnv {
+			drop = drop || k == v
+		}
+		if !drop {
+			kept = append(kept, kv)
+		}
+	}
+	cmd.Env = kept
+	return startService(ctx, cmd, nil)
+}
+
+// startService runs cmd, a process speaking a git service on its standard
+// input and output (git-upload-pack, or ssh running it on a host). When the
+// conversation fails early, the first line of its standard error explains
+// why; classify may turn that text into a more telling error.
+func startService(ctx context.Context, cmd *exec.Cmd, classify func(stderr string) error) (wireConn, error) {
+	stderr := &capBuffer{max: 4096}
+	cmd.Stderr = stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("running %s: %w", filepath.Base(cmd.Path), err)
+	}
+	stop := context.AfterFunc(ctx, func() { cmd.Process.Kill() })
+	var waitOnce sync.Once
+	wait := func() {
+		waitOnce.Do(func() {
+			io.Copy(io.Discard, stdout) // whatever is still coming is not wanted
+			cmd.Wait()
+			stop()
+		})
+	}
+	return &streamConn{
+		r: stdout, w: stdin,
+		finish: func() error { wait(); return nil },
+		explain: func() error {
+			stdin.Close()
+			wait()
+			text := stderr.String()
+			if classify != nil {
+				if err := classify(text); err != nil {
+					return &classified{err}
+				}
+			}
+			if line := firstLine(text); line != "" {
+				return errors.New(line)
+			}
+			return nil
+		},
+	}, nil
+}
+
+// classified is a failure recognised in a service process's stderr (a
+// refused host key, a refused login), reported as it is.
+type classified struct{ error }
+
+func (c *classified) Unwrap() error { return c.error }
+
+// capBuffer keeps the first max bytes written to it.
+type capBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+	max int
+}
+
+func (b *capBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if room := b.max - b.buf.Len(); room > 0 {
+		b.buf.Write(p[:min(len(p), room)])
+	}
+	return len(p), nil
+}
+
+func (b *capBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// firstLine is the first non-empty line of s, without git's "fatal: ".
+func firstLine(s string) string {
+	for _, l := range strings.Split(s, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			return strings.TrimPrefix(l, "fatal: ")
+		}
+	}
+	return ""
+}
+
+func dialDaemon(ctx context.Context, ep *endpoint, service string) (wireConn, error) {
+	port := ep.port
+	if port == "" {
+		port = "9418"
+	}
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", net.JoinHostPort(ep.host, port))
+	if err != nil {
+		return nil, err
+	}
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	host := ep.host
+	if ep.port != "" {
+		host = net.JoinHostPort(ep.host, ep.port)
+	}
+	if err := pktline.NewEncoder(conn).EncodeString(service + " " + ep.path + "\x00host=" + host + "\x00"); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	tcp, _ := conn.(*net.TCPConn)
+	return &streamConn{
+		r: conn,
+		w: writeCloser{conn, func() error {
+			if tcp != nil {
+				return tcp.CloseWrite()
+			}
+			return nil
+		}},
+		finish: func() error {
+			stop()
+			return conn.Close()
+		},
+	}, nil
+}
+
+type writeCloser struct {
+	io.Writer
+	closeFn func() error
+}
+
+func (w writeCloser) Close() error { return w.closeFn() }
+
+func dialSSH(ctx context.Context, ep *endpoint, service string) (wireConn, error) {
+	// A host or user that starts with '-' would be read by ssh as an
+	// option (CVE-2017-1000117); git refuses them, and so do we.
+	if strings.HasPrefix(ep.host, "-") || strings.HasPrefix(ep.user, "-") {
+		return nil, fmt.Errorf("ssh: strange host or user name %q refused", ep.user+"@"+ep.host)
+	}
+	var args []string
+	if ep.port != "" {
+		args = append(args, "-p", ep.port)
+	}
+	target := ep.host
+	if ep.user != "" {
+		target = ep.user + "@" + ep.host
+	}
+	args = append(args, target, service+" "+sqQuote(ep.path))
+	var cmd *exec.Cmd
+	switch {
+	case os.Getenv("GIT_SSH_COMMAND") != "":
+		// As git runs it: through the shell, the arguments after it.
+		cmd = exec.Command("/bin/sh", append([]string{"-c", os.Getenv("GIT_SSH_COMMAND") + ` "$@"`, "ssh"}, args...)...)
+	case os.Getenv("GIT_SSH") != "":
+		cmd = exec.Command(os.Getenv("GIT_SSH"), args...)
+	default:
+		bin, err := exec.LookPath("ssh")
+		if err != nil {
+			return nil, fmt.Errorf("ssh:// remotes are reached with the ssh client, which is not installed (or set GIT_SSH_COMMAND): %w", err)
+		}
+		cmd = exec.Command(bin, args...)
+	}
+	return startService(ctx, cmd, func(stderr string) error {
+		switch {
+		case strings.Contains(stderr, "Host key verification failed"), strings.Contains(stderr, "REMOTE HOST IDENTIFICATION HAS CHANGED"):
+			return fmt.Errorf("ssh %s: the host key could not be verified against known_hosts (%s)", ep.host, firstLine(stderr))
+		case strings.Contains(stderr, "Permission denied"):
+			return fmt.Errorf("%w: ssh %s: %s (is the key in ssh-agent, or in ~/.ssh?)", errAuthFailed, target, firstLine(stderr))
+		}
+		return nil
+	})
+}
+
+// httpConn is git's smart HTTP: a GET for the advertisement, then one POST
+// per request.
+type httpConn struct {
+	ep      *endpoint
+	service string
+	base    string // the repository URL, after any redirect of the GET
+	body    io.ReadCloser
+}
+
+func (c *httpConn) do(req *http.Request) (*http.Response, error) {
+	req.Header.Set("User-Agent", "git/2.0 (gitseal)")
+	if c.ep.user != "" || c.ep.passSet {
+		req.SetBasicAuth(c.ep.user, c.ep.pass)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		var ue *neturl.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // its message repeats the URL, password and all
+		}
+		return nil, err
+	}
+	switch {
+	case resp.StatusCode == http.StatusOK:
+		return resp, nil
+	case resp.StatusCode == http.StatusUnauthorized && c.ep.user == "" && !c.ep.passSet:
+		err = fmt.Errorf("%w: the server asks for credentials; put them in the URL (https://USER:TOKEN@host/…)", errAuthRequired)
+	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
+		err = fmt.Errorf("%w: the server refused the URL's credentials (HTTP %d)", errAuthFailed, resp.StatusCode)
+	case resp.StatusCode == http.StatusNotFound:
+		err = fmt.Errorf("%w (HTTP 404)", errNoRepository)
+	default:
+		err = fmt.Errorf("HTTP %s", resp.Status)
+	}
+	resp.Body.Close()
+	return nil, err
+}
+
+func (c *httpConn) advert(ctx context.Context) (*advert, error) {
+	u := *c.ep.httpURL
+	u.Path = strings.TrimSuffix(u.Path, "/") + "/info/refs"
+	u.RawQuery = "service=" + c.service
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if ct := resp.Header.Get("Content-Type"); ct != "application/x-"+c.service+"-advertisement" {
+		return nil, fmt.Errorf("the server does not speak git's smart HTTP protocol (answered %q)", ct)
+	}
+	final := *resp.Request.URL
+	final.User, final.RawQuery = nil, ""
+	final.Path = strings.TrimSuffix(final.Path, "/info/refs")
+	c.base = final.String()
+	s := pktline.NewScanner(resp.Body)
+	if !s.Scan() || strings.TrimSuffix(string(s.Bytes()), "\n") != "# service="+c.service {
+		return nil, fmt.Errorf("malformed smart HTTP advertisement: %v", wireErr(s.Err()))
+	}
+	if !s.Scan() || len(s.Bytes()) != 0 {
+		return nil, fmt.Errorf("malformed smart HTTP advertisement: %v", wireErr(s.Err()))
+	}
+	return readAdvert(resp.Body)
+}
+
+// httpPostBuffer is the largest request sent with a Content-Length (git's
+// http.postBuffer default); a larger one, a big push, is sent chunked.
+const httpPostBuffer = 1 << 20
+
+func (c *httpConn) request(ctx context.Context, write func(io.Writer) error) (io.Reader, func() error, error) {
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		err := write(pw)
+		pw.CloseWithError(err)
+		done <- err
+	}()
+	var once sync.Once
+	var werr error
+	wait := func() error {
+		once.Do(func() { werr = <-done })
+		return werr
+	}
+	// Some servers (CGI ones among them) take no chunked request: send
+	// what fits in the buffer with its length, as git does.
+	head := make([]byte, httpPostBuffer+1)
+	n, err := io.ReadFull(pr, head)
+	var body io.Reader
+	switch {
+	case err == io.EOF || err == io.ErrUnexpectedEOF:
+		body = bytes.NewReader(head[:n])
+	case err != nil:
+		wait()
+		return nil, nil, err
+	default:
+		body = io.MultiReader(bytes.NewReader(head), pr)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/"+c.service, body)
+	if err != nil {
+		pr.CloseWithError(err)
+		wait()
+		return nil, nil, err
+	}
+	req.Header.Set("Content-Type", "application/x-"+c.service+"-request")
+	req.Header.Set("Accept", "application/x-"+c.service+"-result")
+	resp, err := c.do(req)
+	if err != nil {
+		pr.CloseWithError(err)
+		wait()
+		return nil, nil, err
+	}
+	c.body = resp.Body
+	return resp.Body, wait, nil
+}
+
+func (c *httpConn) close() error {
+	if c.body != nil {
+		return c.body.Close()
+	}
+	return nil
+}
+
+// remoteErr names the operation and the remote (without its password).
+func remoteErr(op, url string, err error) error {
+	return fmt.Errorf("%s %s: %w", op, redactURL(url), err)
+}
