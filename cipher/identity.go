@@ -56,6 +56,7 @@ type IdentitySource struct {
 // came from. An *Identities is safe for concurrent use.
 type Identities struct {
 	ids        []age.Identity
+	keys       []string // ids[i]'s recipient, as Recipient.Key
 	sources    []string
 	recipients []Recipient
 	home       string // for shortening paths in messages; may be empty
@@ -210,6 +211,7 @@ func (ids *Identities) add(data []byte, source, pubFile string, ask func(string)
 			return err
 		}
 		ids.ids = append(ids.ids, id)
+		ids.keys = append(ids.keys, r.Key)
 		ids.recipients = appendRecipient(ids.recipients, r)
 	default:
 		found := false
@@ -223,6 +225,7 @@ func (ids *Identities) add(data []byte, source, pubFile string, ask func(string)
 				return fmt.Errorf("line %d: %w", n+1, err)
 			}
 			ids.ids = append(ids.ids, id)
+			ids.keys = append(ids.keys, id.Recipient().String())
 			ids.recipients = appendRecipient(ids.recipients, Recipient{Key: id.Recipient().String()})
 			found = true
 		}

@@ -219,7 +219,14 @@ func (s *Secrets) unwrap() (*cipher.DataKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	dk, err := cipher.UnwrapDataKey(wrapped, ids)
+	// The recipients, in wrap order, let each identity try its own stanza
+	// first (one X25519 instead of half the team's); unreadable, they are
+	// only a lost shortcut.
+	var order []cipher.Recipient
+	if data, err := s.src.file(versioning.RecipientsPath(s.env)); err == nil {
+		order, _ = cipher.ParseRecipients(data)
+	}
+	dk, err := cipher.UnwrapDataKeyFor(wrapped, ids, order)
 	if err != nil {
 		return nil, fmt.Errorf("environment %s at %s: %w", s.env, s.commit.String()[:7], err)
 	}

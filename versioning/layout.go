@@ -12,6 +12,10 @@ func EnvDir(env string) string { return envDir(env) }
 // DataKeyPath is the path of an environment's wrapped data key.
 func DataKeyPath(env string) string { return dataKeyPath(env) }
 
+// RecipientsPath is the path of an environment's recipients file, in the
+// order its data key was wrapped for them.
+func RecipientsPath(env string) string { return recipientsPath(env) }
+
 // PassphrasePath is the path of an environment's passphrase-wrapped data key.
 func PassphrasePath(env string) string { return passphrasePath(env) }
 

@@ -243,7 +243,10 @@ func (e *Env) unwrap() (*cipher.DataKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	dk, err := cipher.UnwrapDataKey(wrapped, ids)
+	// The recipients, in wrap order, let each identity try its own stanza
+	// first; unreadable, they are only a lost shortcut.
+	order, _ := e.Recipients()
+	dk, err := cipher.UnwrapDataKeyFor(wrapped, ids, order)
 	if err != nil {
 		return nil, fmt.Errorf("environment %s at %s: %w", e.name, shortHash(e.sn.commit), err)
 	}
