@@ -8,8 +8,8 @@ package repo
 // The wire protocol and its transports are gitseal's own (wire.go,
 // transport.go) on go-git's pkt-line framing: file:// and plain paths (by
 // running git-upload-pack and git-receive-pack), git://, ssh:// and
-// scp-like user@host:path (through ssh-agent, checked against
-// known_hosts), and smart http(s)://, all in protocol v0. Packs are read
+// scp-like user@host:path (through the ssh client, as git runs it), and
+// smart http(s)://, all in protocol v0. Packs are read
 // and written with go-git's plumbing/format/packfile.
 //
 // Invariants kept here:
