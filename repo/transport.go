@@ -186,21 +186,27 @@ func (c *streamConn) advert(ctx context.Context) (*advert, error) {
 
 func (c *streamConn) request(ctx context.Context, write func(io.Writer) error) (io.Reader, func() error, error) {
 	c.sent = true
-	done := make(chan error, 1)
-	go func() {
+	wait := inBackground(func() error {
 		err := write(c.w)
 		if cerr := c.w.Close(); err == nil {
 			err = cerr
 		}
-		done <- err
-	}()
-	var once sync.Once
-	var werr error
-	wait := func() error {
-		once.Do(func() { werr = <-done })
-		return werr
-	}
+		return err
+	})
 	return c.r, wait, nil
+}
+
+// inBackground runs fn in a goroutine; wait returns its error once it has
+// returned (and again on later calls).
+func inBackground(fn func() error) (wait func() error) {
+	done := make(chan error, 1)
+	go func() { done <- fn() }()
+	var once sync.Once
+	var err error
+	return func() error {
+		once.Do(func() { err = <-done })
+		return err
+	}
 }
 
 func (c *streamConn) close() error {
@@ -491,18 +497,11 @@ const httpPostBuffer = 1 << 20
 
 func (c *httpConn) request(ctx context.Context, write func(io.Writer) error) (io.Reader, func() error, error) {
 	pr, pw := io.Pipe()
-	done := make(chan error, 1)
-	go func() {
+	wait := inBackground(func() error {
 		err := write(pw)
 		pw.CloseWithError(err)
-		done <- err
-	}()
-	var once sync.Once
-	var werr error
-	wait := func() error {
-		once.Do(func() { werr = <-done })
-		return werr
-	}
+		return err
+	})
 	// Some servers (CGI ones among them) take no chunked request: send
 	// what fits in the buffer with its length, as git does.
 	head := make([]byte, httpPostBuffer+1)
