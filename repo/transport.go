@@ -31,6 +31,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/go-git/go-git/v5/plumbing/format/pktline"
 )
@@ -55,6 +56,10 @@ func parseEndpoint(raw string) (*endpoint, error) {
 	if i := strings.Index(raw, "://"); i > 0 {
 		u, err := neturl.Parse(raw)
 		if err != nil {
+			var ue *neturl.Error
+			if errors.As(err, &ue) {
+				err = ue.Err // its message quotes the URL, password and all
+			}
 			return nil, fmt.Errorf("not a valid URL: %w", err)
 		}
 		ep := &endpoint{scheme: strings.ToLower(u.Scheme), host: u.Hostname(), port: u.Port(), path: u.Path}
@@ -226,7 +231,8 @@ func (c *streamConn) close() error {
 var localRepoEnv = []string{"GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_CONFIG", "GIT_CONFIG_PARAMETERS",
 	"GIT_CONFIG_COUNT", "GIT_OBJECT_DIRECTORY", "GIT_DIR", "GIT_WORK_TREE", "GIT_IMPLICIT_WORK_TREE",
 	"GIT_GRAFT_FILE", "GIT_INDEX_FILE", "GIT_NO_REPLACE_OBJECTS", "GIT_REPLACE_REF_BASE", "GIT_PREFIX",
-	"GIT_SHALLOW_FILE", "GIT_COMMON_DIR", "GIT_NAMESPACE", "GIT_QUARANTINE_PATH", "GIT_INTERNAL_SUPER_PREFIX"}
+	"GIT_SHALLOW_FILE", "GIT_COMMON_DIR", "GIT_NAMESPACE", "GIT_QUARANTINE_PATH", "GIT_INTERNAL_SUPER_PREFIX",
+	"GIT_PROTOCOL"} // gitseal speaks protocol v0 only
 
 func dialLocal(ctx context.Context, ep *endpoint, service string) (wireConn, error) {
 	if _, err := os.Stat(ep.path); err != nil {
@@ -271,10 +277,16 @@ func startService(ctx context.Context, cmd *exec.Cmd, classify func(stderr strin
 	if err != nil {
 		return nil, err
 	}
+	// Its own process group, killed whole when ctx ends: a shell running
+	// GIT_SSH_COMMAND may leave ssh as its child, holding stdout open.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("running %s: %w", filepath.Base(cmd.Path), err)
 	}
-	stop := context.AfterFunc(ctx, func() { cmd.Process.Kill() })
+	stop := context.AfterFunc(ctx, func() {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		stdout.Close()
+	})
 	var waitOnce sync.Once
 	wait := func() {
 		waitOnce.Do(func() {
@@ -434,7 +446,9 @@ type httpConn struct {
 
 func (c *httpConn) do(req *http.Request) (*http.Response, error) {
 	req.Header.Set("User-Agent", "git/2.0 (gitseal)")
-	if c.ep.user != "" || c.ep.passSet {
+	// The URL's credentials go to the URL's own scheme, host and port only,
+	// never to where a redirect led.
+	if (c.ep.user != "" || c.ep.passSet) && req.URL.Scheme == c.ep.httpURL.Scheme && req.URL.Host == c.ep.httpURL.Host {
 		req.SetBasicAuth(c.ep.user, c.ep.pass)
 	}
 	resp, err := http.DefaultClient.Do(req)
@@ -476,6 +490,9 @@ func (c *httpConn) advert(ctx context.Context) (*advert, error) {
 	defer resp.Body.Close()
 	if ct := resp.Header.Get("Content-Type"); ct != "application/x-"+c.service+"-advertisement" {
 		return nil, fmt.Errorf("the server does not speak git's smart HTTP protocol (answered %q)", ct)
+	}
+	if c.ep.httpURL.Scheme == "https" && resp.Request.URL.Scheme != "https" {
+		return nil, fmt.Errorf("the server redirected from https to %s; refusing to go on without TLS", resp.Request.URL.Scheme)
 	}
 	final := *resp.Request.URL
 	final.User, final.RawQuery = nil, ""

@@ -216,3 +216,13 @@ func TestSQQuote(t *testing.T) {
 		}
 	}
 }
+
+// TestParseErrorHidesPassword: a URL that does not parse is not quoted back.
+func TestParseErrorHidesPassword(t *testing.T) {
+	for _, raw := range []string{"https://user:hunter2%zz@example.com/x.git", "https://user:hunter2@example.com:99999999x/x.git"} {
+		_, err := parseEndpoint(raw)
+		if err == nil || strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("parseEndpoint(%q) = %v; want an error without the password", raw, err)
+		}
+	}
+}
