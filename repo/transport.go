@@ -521,17 +521,19 @@ func (c *httpConn) request(ctx context.Context, write func(io.Writer) error) (io
 	})
 	// Some servers (CGI ones among them) take no chunked request: send
 	// what fits in the buffer with its length, as git does.
-	head := make([]byte, httpPostBuffer+1)
-	n, err := io.ReadFull(pr, head)
+	// (A buffer that grows to what is written: a fetch request is a few
+	// hundred bytes, and allocating the whole limit each time cost 1 MiB.)
+	var head bytes.Buffer
+	_, err := io.CopyN(&head, pr, httpPostBuffer+1)
 	var body io.Reader
 	switch {
-	case err == io.EOF || err == io.ErrUnexpectedEOF:
-		body = bytes.NewReader(head[:n])
+	case err == io.EOF:
+		body = bytes.NewReader(head.Bytes())
 	case err != nil:
 		wait()
 		return nil, nil, err
 	default:
-		body = io.MultiReader(bytes.NewReader(head), pr)
+		body = io.MultiReader(&head, pr)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/"+c.service, body)
 	if err != nil {
