@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"path"
-	"runtime"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/gitseal/gitseal/cipher"
 	"github.com/gitseal/gitseal/repo"
@@ -83,6 +83,7 @@ type Secrets struct {
 	closeFn    func() error
 
 	dkOnce sync.Once
+	dkDone atomic.Bool // dkOnce has run
 	dk     *cipher.DataKey
 	dkErr  error
 
@@ -195,8 +196,36 @@ func (s *Secrets) Close() error {
 }
 
 func (s *Secrets) dataKey() (*cipher.DataKey, error) {
-	s.dkOnce.Do(func() { s.dk, s.dkErr = s.unwrap() })
+	s.dkOnce.Do(func() {
+		s.dk, s.dkErr = s.unwrap()
+		s.dkDone.Store(true)
+	})
 	return s.dk, s.dkErr
+}
+
+// closed is a closed channel.
+var closed = func() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}()
+
+// unwrapAside starts unwrapping the data key (reading the identities, an
+// X25519 or two, reading two files) on another goroutine, so that it runs
+// beside the reading of the secrets, and returns a channel closed when it
+// is done. The caller must wait for it before it returns: the unwrapping
+// reads from the source, which Close may release. Its error is the one
+// dataKey returns; a caller that needs no key ignores it.
+func (s *Secrets) unwrapAside() <-chan struct{} {
+	if s.dkDone.Load() {
+		return closed
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.dataKey()
+	}()
+	return done
 }
 
 func (s *Secrets) unwrap() (*cipher.DataKey, error) {
@@ -255,7 +284,9 @@ func (s *Secrets) Get(name string) ([]byte, error) {
 	if err := cipher.ValidName(name); err != nil {
 		return nil, fmt.Errorf("secret name: %w: %w", err, versioning.ErrInvalid)
 	}
+	unwrapped := s.unwrapAside()
 	sealed, err := s.src.fileIn(s.secretsDir(), name)
+	<-unwrapped
 	if errors.Is(err, errNoFile) {
 		return nil, fmt.Errorf("secret %s does not exist in %s at %s: %w", name, s.env, s.commit.String()[:7], ErrNotFound)
 	}
@@ -268,11 +299,9 @@ func (s *Secrets) Get(name string) ([]byte, error) {
 // All decrypts every secret. It fails as Get would on the first secret, in
 // name order, that does not decrypt.
 func (s *Secrets) All() (map[string][]byte, error) {
+	unwrapped := s.unwrapAside()
 	names, err := s.listNames()
-	if err != nil {
-		return nil, err
-	}
-	sealed, err := s.src.files(s.secretsDir(), names)
+	<-unwrapped
 	if err != nil {
 		return nil, err
 	}
@@ -281,10 +310,17 @@ func (s *Secrets) All() (map[string][]byte, error) {
 			return nil, err
 		}
 	}
-	// Decrypting is the other half of the work: spread it too.
+	// Each secret is decrypted as it is read, on the reading goroutines
+	// (which may be several): only the values are kept, not the files.
 	values := make([][]byte, len(names))
 	errs := make([]error, len(names))
-	parallel(len(names), func(i int) { values[i], errs[i] = s.open(cipher.KindSecret, names[i], sealed[i]) })
+	err = s.src.eachFile(s.secretsDir(), names, func(i int, sealed []byte) error {
+		values[i], errs[i] = s.open(cipher.KindSecret, names[i], sealed)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
 	out := make(map[string][]byte, len(names))
 	for i, n := range names {
 		if errs[i] != nil {
@@ -293,32 +329,6 @@ func (s *Secrets) All() (map[string][]byte, error) {
 		out[n] = values[i]
 	}
 	return out, nil
-}
-
-// parallelMin is the fewest items worth starting goroutines for.
-const parallelMin = 64
-
-// parallel calls fn(i) for every i below n, on all cores when n is large.
-func parallel(n int, fn func(i int)) {
-	workers := min(runtime.GOMAXPROCS(0), 8)
-	if n < parallelMin || workers < 2 {
-		for i := 0; i < n; i++ {
-			fn(i)
-		}
-		return
-	}
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		lo, hi := n*w/workers, n*(w+1)/workers
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := lo; i < hi; i++ {
-				fn(i)
-			}
-		}()
-	}
-	wg.Wait()
 }
 
 func (s *Secrets) keyring(name string) (*cipher.Keyring, error) {
@@ -386,22 +396,27 @@ type source interface {
 	// dir lists the valid names of regular files in a directory, sorted;
 	// nil when the directory is absent.
 	dir(p string) ([]string, error)
-	// files is fileIn for many names of one directory, in order; a name
-	// that is absent fails as fileIn does.
-	files(dir string, names []string) ([][]byte, error)
+	// eachFile is fileIn for many names of one directory: it calls
+	// fn(i, content of names[i]) for every i, in any order and possibly
+	// from several goroutines at once. The content is lent until fn
+	// returns, and fn must not read from the source. A name that is absent
+	// fails as fileIn does; an error from fn stops the calls and is
+	// returned.
+	eachFile(dir string, names []string, fn func(i int, data []byte) error) error
 }
 
-// filesOneByOne is files for a source that has nothing faster.
-func filesOneByOne(src source, dir string, names []string) ([][]byte, error) {
-	out := make([][]byte, len(names))
+// eachFileOneByOne is eachFile for a source that has nothing faster.
+func eachFileOneByOne(src source, dir string, names []string, fn func(int, []byte) error) error {
 	for i, n := range names {
 		b, err := src.fileIn(dir, n)
 		if err != nil {
-			return nil, fileErr(n, err)
+			return fileErr(n, err)
 		}
-		out[i] = b
+		if err := fn(i, b); err != nil {
+			return err
+		}
 	}
-	return out, nil
+	return nil
 }
 
 // fileErr names the secret a source could not read.
@@ -520,27 +535,27 @@ func (rs *repoSource) fileIn(dir, name string) ([]byte, error) {
 
 // blobsReader reads many blobs at once (a *repo.Repo does, in parallel).
 type blobsReader interface {
-	ReadBlobs(hs []repo.Hash) ([][]byte, error)
+	EachBlob(hs []repo.Hash, fn func(i int, data []byte) error) error
 }
 
-func (rs *repoSource) files(dir string, names []string) ([][]byte, error) {
+func (rs *repoSource) eachFile(dir string, names []string, fn func(int, []byte) error) error {
 	br, ok := rs.r.(blobsReader)
 	if !ok {
-		return filesOneByOne(rs, dir, names)
+		return eachFileOneByOne(rs, dir, names, fn)
 	}
 	l, err := rs.listing(dir)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	hs := make([]repo.Hash, len(names))
 	for i, n := range names {
 		e, ok := l.find(n)
 		if !ok || (e.Mode != repo.ModeFile && e.Mode != repo.ModeExec) {
-			return nil, fileErr(n, errNoFile)
+			return fileErr(n, errNoFile)
 		}
 		hs[i] = e.Hash
 	}
-	return br.ReadBlobs(hs)
+	return br.EachBlob(hs, fn)
 }
 
 func (rs *repoSource) dir(p string) ([]string, error) {
@@ -562,8 +577,8 @@ func (rs *repoSource) dir(p string) ([]string, error) {
 
 type mapSource map[string][]byte
 
-func (m mapSource) files(dir string, names []string) ([][]byte, error) {
-	return filesOneByOne(m, dir, names)
+func (m mapSource) eachFile(dir string, names []string, fn func(int, []byte) error) error {
+	return eachFileOneByOne(m, dir, names, fn)
 }
 
 func (m mapSource) fileIn(dir, name string) ([]byte, error) { return m.file(dir + "/" + name) }

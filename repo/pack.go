@@ -15,6 +15,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/adler32"
 	"io"
 	"math"
 	"os"
@@ -372,10 +373,11 @@ func (p *pack) readEntryHeader(off int64) (entryHeader, error) {
 	return parseEntryHeader(p.data[off:min(off+64, end)], off)
 }
 
+var errTrunc = errors.New("truncated pack entry header")
+
 // parseEntryHeader parses the header of the entry at off from b, the bytes
 // starting there (at least the header, up to the end of the pack).
 func parseEntryHeader(b []byte, off int64) (entryHeader, error) {
-	errTrunc := errors.New("truncated pack entry header")
 	h := entryHeader{off: off}
 	if len(b) == 0 {
 		return h, errTrunc
@@ -523,12 +525,66 @@ func (db *objectDB) inflatePacked(p *pack, hdr entryHeader) ([]byte, error) {
 	if hdr.size > (end-hdr.dataOff)*1032+64 {
 		return nil, fmt.Errorf("pack %s: entry at %d: declared size %d exceeds its data", filepath.Base(p.packPath), hdr.off, hdr.size)
 	}
+	if data, ok := storedZlib(p.data[hdr.dataOff:end], hdr.size); ok {
+		return bytes.Clone(data), nil // the mapping may go; the caller keeps this
+	}
 	db.inf.src.Reset(p.data[hdr.dataOff:end])
 	data, err := db.inf.inflate(&db.inf.src, hdr.size)
 	if err != nil {
 		return nil, fmt.Errorf("pack %s: entry at %d: %w", filepath.Base(p.packPath), hdr.off, err)
 	}
 	return data, nil
+}
+
+// storedZlib returns the size bytes held by the zlib stream at the start of
+// z when its deflate blocks are all stored (uncompressed) ones and at most
+// one of them is not empty: what zlib writes for a small object it cannot
+// compress, such as a sealed secret (git's zlib writes the data as one
+// stored block and ends with an empty final one). The data is z's own
+// bytes, and it is checked against the stream's Adler-32 (RFC 1950 §2.2,
+// RFC 1951 §3.2.4). Anything else, a damaged stream included, gives ok
+// false, and the inflater reads (and reports) it: a thousand small secrets
+// then cost no decompressor resets.
+func storedZlib(z []byte, size int64) (data []byte, ok bool) {
+	if len(z) < 2 {
+		return nil, false
+	}
+	cmf, flg := z[0], z[1]
+	if cmf&0x0f != 8 || cmf>>4 > 7 || flg&0x20 != 0 || (uint(cmf)<<8|uint(flg))%31 != 0 {
+		return nil, false // not deflate, a window over 32 KiB, a preset dictionary, a bad check
+	}
+	pos := 2
+	for final := false; !final; {
+		// A stored block starts on a byte: 3 header bits (BFINAL, then
+		// BTYPE 00) padded to the byte, LEN and its complement, LEN bytes;
+		// it ends on a byte, so the next block does too.
+		if len(z)-pos < 5 || z[pos]&0x06 != 0 {
+			return nil, false
+		}
+		final = z[pos]&0x01 != 0
+		n, nn := binary.LittleEndian.Uint16(z[pos+1:]), binary.LittleEndian.Uint16(z[pos+3:])
+		pos += 5
+		if n != ^nn || len(z)-pos < int(n) {
+			return nil, false
+		}
+		if n > 0 {
+			if data != nil {
+				return nil, false // in pieces: the inflater joins them
+			}
+			data = z[pos : pos+int(n) : pos+int(n)]
+		}
+		pos += int(n)
+	}
+	if int64(len(data)) != size || len(z)-pos < 4 {
+		return nil, false
+	}
+	if data == nil {
+		data = z[pos:pos:pos]
+	}
+	if binary.BigEndian.Uint32(z[pos:]) != adler32.Checksum(data) {
+		return nil, false
+	}
+	return data, true
 }
 
 // inflater reuses one zlib reader (its window is ~40 KiB to allocate).

@@ -3,6 +3,8 @@ package repo
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -479,5 +481,133 @@ func TestIndexSearch(t *testing.T) {
 				check(h)
 			}
 		}
+	}
+}
+
+// TestStoredEntries: gitseal's pack writer stores a small incompressible
+// blob (a sealed secret) as stored deflate blocks, and git keeps those
+// entries as they are when it repacks. Such entries are read without a
+// decompressor, by EachBlob and ReadBlob alike, and give what git gives; a
+// damaged one is not taken for stored: the inflater reads it and reports
+// the damage. The same blobs repacked by git with -f read the same.
+func TestStoredEntries(t *testing.T) {
+	dir := wrInitWithFiles(t, map[string]string{"README": "hello\n"})
+	objectsDir := filepath.Join(dir, ".git", "objects")
+	var objs []packObject
+	var want []string
+	for i := 0; i < 80; i++ {
+		var raw []byte // no repeats for deflate to find
+		for j := 0; len(raw) < 60+i; j++ {
+			sum := sha256.Sum256([]byte(fmt.Sprint(i, j)))
+			raw = append(raw, sum[:]...)
+		}
+		data := []byte("gitseal:v1:" + base64.StdEncoding.EncodeToString(raw[:60+i]) + "\n")
+		objs = append(objs, packObject{id: hashObject(BlobObject, data), t: BlobObject, data: data})
+		want = append(want, string(data))
+	}
+	if err := writePack(objectsDir, objs, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	ids := make([]Hash, len(objs))
+	var index strings.Builder // commit them, so that git repack keeps them
+	for i, o := range objs {
+		ids[i] = o.id
+		fmt.Fprintf(&index, "100644 %s\tsecrets/S%02d\n", o.id, i)
+	}
+	wrGitIn(t, dir, index.String(), "update-index", "--index-info")
+	wrGit(t, dir, "commit", "-q", "-m", "secrets")
+	// readAll reads every blob both ways and compares with what git says.
+	readAll := func(r *Repo) {
+		t.Helper()
+		got, err := collectBlobs(t, ids, func(fn func(int, []byte) error) error { return r.EachBlob(ids, fn) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, h := range ids {
+			if string(got[i]) != want[i] {
+				t.Fatalf("EachBlob %s = %q, want %q", h.short(), got[i], want[i])
+			}
+			if b, err := r.ReadBlob(h); err != nil || string(b) != want[i] {
+				t.Fatalf("ReadBlob %s = %q, %v; want %q", h.short(), b, err, want[i])
+			}
+		}
+	}
+	// stored counts the blobs that are stored entries of a pack.
+	stored := func(r *Repo) int {
+		t.Helper()
+		db, err := r.objects()
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, h := range ids {
+			e, ok, err := db.findWhole(h)
+			if err != nil || !ok {
+				t.Fatalf("%s is not a whole pack entry: %v", h.short(), err)
+			}
+			if _, ok := storedZlib(e.p.data[e.hdr.dataOff:len(e.p.data)-20], e.hdr.size); ok {
+				n++
+			}
+		}
+		return n
+	}
+	if out := wrGit(t, dir, "cat-file", "blob", ids[5].String()); out+"\n" != want[5] {
+		t.Fatalf("git reads %q, want %q", out, want[5])
+	}
+	r := wrOpen(t, dir)
+	n := stored(r) // gitseal's writer stores the short ones, not the long
+	if n == 0 || n == len(ids) {
+		t.Fatalf("%d of %d blobs are stored entries in gitseal's pack; the test needs both kinds", n, len(ids))
+	}
+	readAll(r)
+	r.Close()
+	wrGit(t, dir, "repack", "-a", "-d", "-q", "--window=0") // git reuses the entries
+	r = wrOpen(t, dir)
+	if m := stored(r); m != n {
+		t.Fatalf("%d of %d blobs are stored entries after git repack, %d before; git should have kept them", m, len(ids), n)
+	}
+	readAll(r)
+	r.Close()
+
+	wrGit(t, dir, "repack", "-a", "-d", "-f", "-q", "--window=0") // git compresses again
+	r = wrOpen(t, dir)
+	readAll(r)
+	r.Close()
+
+	// Damage one stored entry's data in a pack gitseal wrote: storedZlib
+	// refuses it (checksum), and both readers report it instead of
+	// returning it.
+	dir = wrInitWithFiles(t, map[string]string{"README": "hello\n"})
+	if err := writePack(filepath.Join(dir, ".git", "objects"), objs, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	r = wrOpen(t, dir)
+	db, _ := r.objects()
+	e, _, _ := db.findWhole(ids[0])
+	z := bytes.Clone(e.p.data[e.hdr.dataOff : len(e.p.data)-20])
+	if _, ok := storedZlib(z, e.hdr.size); !ok {
+		t.Fatal("gitseal's pack writer did not store the first blob")
+	}
+	z[10] ^= 0x01 // inside the data of the first block
+	if _, ok := storedZlib(z, e.hdr.size); ok {
+		t.Fatal("storedZlib accepted a stream whose Adler-32 does not match")
+	}
+	packPath := e.p.packPath
+	r.Close()
+	b, err := os.ReadFile(packPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[e.hdr.dataOff+10] ^= 0x01
+	os.Chmod(packPath, 0o644)
+	if err := os.WriteFile(packPath, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r = wrOpen(t, dir)
+	if err := r.EachBlob(ids[:1], func(int, []byte) error { return nil }); err == nil || !strings.Contains(err.Error(), "checksum") {
+		t.Fatalf("EachBlob of a damaged stored entry = %v, want a checksum error", err)
+	}
+	if _, err := r.ReadBlob(ids[0]); err == nil || !strings.Contains(err.Error(), "checksum") {
+		t.Fatalf("ReadBlob of a damaged stored entry = %v, want a checksum error", err)
 	}
 }

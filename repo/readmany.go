@@ -1,12 +1,12 @@
 package repo
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"path/filepath"
 	"runtime"
 	"sync"
+	"sync/atomic"
 )
 
 // Reading many blobs at once: the runtime's hot path is every secret of an
@@ -18,23 +18,30 @@ import (
 // parallelMin is the fewest blobs worth starting goroutines for.
 const parallelMin = 64
 
-// ReadBlobs returns the contents of the blobs hs, in order. It fails when
-// any id is missing or not a blob (as ReadBlob would) or a pack entry is
-// damaged; when several are, which one the error names is not specified.
-// The caller owns the returned slices.
-func (r *Repo) ReadBlobs(hs []Hash) ([][]byte, error) {
+// EachBlob calls fn(i, data) with the contents of the blob hs[i], once for
+// every i, in no particular order and from several goroutines at once, so
+// fn must be safe for concurrent use. data is only lent: it is valid until
+// fn returns, and fn must neither change it nor keep it (copy what it
+// needs). fn must not read from r either: the object database is locked
+// while it runs. A missing id, an object that is not a blob (as ReadBlob
+// would report them) or a damaged pack entry fails before or instead of
+// the call for that blob; an error from fn stops the calls not yet
+// started. Either is returned; when several occur, which one is not
+// specified.
+//
+// Nothing is copied out: a caller that decrypts or parses each blob keeps
+// only what it makes of it, which in a fresh process saves the page faults
+// of holding every blob at once.
+func (r *Repo) EachBlob(hs []Hash, fn func(i int, data []byte) error) error {
 	db, err := r.objects()
 	if err != nil {
-		return nil, fmt.Errorf("reading blobs: %w", err)
+		return fmt.Errorf("reading blobs: %w", err)
 	}
-	out, err := db.readBlobs(hs, runtime.GOMAXPROCS(0))
-	if err != nil {
-		if errors.Is(err, ErrObjectNotFound) && r.partialClone {
-			return nil, fmt.Errorf("%w (partial clone: gitseal does not fetch missing objects)", err)
-		}
-		return nil, err
+	err = db.eachBlob(hs, runtime.GOMAXPROCS(0), fn)
+	if errors.Is(err, ErrObjectNotFound) && r.partialClone {
+		return fmt.Errorf("%w (partial clone: gitseal does not fetch missing objects)", err)
 	}
-	return out, nil
+	return err
 }
 
 // wholeEntry is a pack entry that holds a blob as is.
@@ -44,19 +51,18 @@ type wholeEntry struct {
 	hdr entryHeader
 }
 
-// readBlobs holds the database lock throughout, so no pack is unmapped
+// eachBlob holds the database lock throughout, so no pack is unmapped
 // under the workers; they only read the mapped packs, each with its own
-// inflater.
-func (db *objectDB) readBlobs(hs []Hash, workers int) ([][]byte, error) {
+// inflater and buffer.
+func (db *objectDB) eachBlob(hs []Hash, workers int, fn func(int, []byte) error) error {
 	db.mu.Lock()
 	defer db.mu.Unlock()
-	out := make([][]byte, len(hs))
 	whole := make([]wholeEntry, 0, len(hs))
 	var rest []int
 	for i, h := range hs {
 		e, ok, err := db.findWhole(h)
 		if err != nil {
-			return nil, fmt.Errorf("reading blob %s: %w", h.short(), err)
+			return fmt.Errorf("reading blob %s: %w", h.short(), err)
 		}
 		if ok {
 			e.i = i
@@ -65,31 +71,22 @@ func (db *objectDB) readBlobs(hs []Hash, workers int) ([][]byte, error) {
 			rest = append(rest, i)
 		}
 	}
-	// One allocation holds every whole blob, each slice capped at its own
-	// end: a thousand separate ones cost a fresh process more in page
-	// faults and allocator work than inflating them does.
-	var total int64
-	for _, e := range whole {
-		total += e.hdr.size
-	}
-	slab := make([]byte, total)
-	for _, e := range whole {
-		out[e.i], slab = slab[:e.hdr.size:e.hdr.size], slab[e.hdr.size:]
-	}
-	if err := inflateAll(whole, out, workers); err != nil {
-		return nil, err
+	if err := inflateAll(whole, workers, fn); err != nil {
+		return err
 	}
 	for _, i := range rest {
 		t, data, err := db.readLocked(hs[i])
 		if err != nil {
-			return nil, fmt.Errorf("reading object %s: %w", hs[i].short(), err)
+			return fmt.Errorf("reading object %s: %w", hs[i].short(), err)
 		}
 		if t != BlobObject {
-			return nil, wrongType(hs[i], t, BlobObject)
+			return wrongType(hs[i], t, BlobObject)
 		}
-		out[i] = bytes.Clone(data) // data may be the cache's
+		if err := fn(i, data); err != nil { // data may be the cache's: lent only
+			return err
+		}
 	}
-	return out, nil
+	return nil
 }
 
 // findWhole finds h as a whole blob entry of a mapped pack. ok is false
@@ -129,16 +126,17 @@ func wholeEntryFits(p *pack, hdr entryHeader) bool {
 	return hdr.dataOff < end && hdr.size <= (end-hdr.dataOff)*1032+64
 }
 
-// inflateAll inflates the entries into out with up to workers goroutines.
-func inflateAll(entries []wholeEntry, out [][]byte, workers int) error {
+// inflateAll inflates the entries with up to workers goroutines and hands
+// each to fn.
+func inflateAll(entries []wholeEntry, workers int, fn func(int, []byte) error) error {
 	if len(entries) < parallelMin || workers < 2 {
 		workers = 1
 	}
 	workers = min(workers, 8, len(entries))
 	if workers <= 1 {
-		var inf inflater
-		return inflateRange(&inf, entries, out)
+		return inflateRange(entries, fn, nil)
 	}
+	var stop atomic.Bool
 	errs := make([]error, workers)
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
@@ -146,20 +144,48 @@ func inflateAll(entries []wholeEntry, out [][]byte, workers int) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var inf inflater
-			errs[w] = inflateRange(&inf, entries[lo:hi], out)
+			errs[w] = inflateRange(entries[lo:hi], fn, &stop)
 		}()
 	}
 	wg.Wait()
 	return errors.Join(errs...)
 }
 
-func inflateRange(inf *inflater, entries []wholeEntry, out [][]byte) error {
+// inflateRange hands each entry to fn: a stored one straight from the
+// mapped pack, any other inflated into one buffer, as large as the largest.
+// It stops early when stop is set, and sets it when it fails.
+func inflateRange(entries []wholeEntry, fn func(int, []byte) error, stop *atomic.Bool) error {
+	var inf inflater
+	var buf []byte
 	for _, e := range entries {
-		end := int64(len(e.p.data)) - 20
-		inf.src.Reset(e.p.data[e.hdr.dataOff:end])
-		if err := inf.inflateInto(&inf.src, out[e.i]); err != nil {
-			return fmt.Errorf("pack %s: entry at %d: %w", filepath.Base(e.p.packPath), e.hdr.off, err)
+		if stop != nil && stop.Load() {
+			return nil
+		}
+		z := e.p.data[e.hdr.dataOff : len(e.p.data)-20]
+		data, ok := storedZlib(z, e.hdr.size)
+		var err error
+		if !ok {
+			if int64(len(buf)) < e.hdr.size {
+				var size int64
+				for _, e := range entries {
+					size = max(size, e.hdr.size)
+				}
+				buf = make([]byte, size)
+			}
+			data = buf[:e.hdr.size]
+			inf.src.Reset(z)
+			if err = inf.inflateInto(&inf.src, data); err != nil {
+				err = fmt.Errorf("pack %s: entry at %d: %w", filepath.Base(e.p.packPath), e.hdr.off, err)
+			}
+		}
+		if err == nil {
+			err = fn(e.i, data)
+		}
+		if err != nil {
+			if stop != nil {
+				stop.Store(true)
+			}
+			return err
 		}
 	}
 	return nil

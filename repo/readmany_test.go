@@ -1,16 +1,43 @@
 package repo
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 )
 
-// TestReadBlobs: many blobs at once, whole packed entries, deltified ones
+// collectBlobs is EachBlob (or eachBlob with workers) into copies, checking
+// that every index comes exactly once.
+func collectBlobs(t *testing.T, ids []Hash, each func(fn func(int, []byte) error) error) ([][]byte, error) {
+	t.Helper()
+	got := make([][]byte, len(ids))
+	calls := make([]int, len(ids))
+	var mu sync.Mutex
+	err := each(func(i int, data []byte) error {
+		mu.Lock()
+		defer mu.Unlock()
+		calls[i]++
+		got[i] = bytes.Clone(data)
+		return nil
+	})
+	if err == nil {
+		for i, n := range calls {
+			if n != 1 {
+				t.Fatalf("blob %d (%s) handed over %d times, want once", i, ids[i].short(), n)
+			}
+		}
+	}
+	return got, err
+}
+
+// TestEachBlob: many blobs at once, whole packed entries, deltified ones
 // and loose ones mixed, read with one worker and with several, match what
-// git prints; a tree among them or a missing id fails as ReadBlob does.
-func TestReadBlobs(t *testing.T) {
+// git prints; a tree among them or a missing id fails as ReadBlob does; an
+// error from the callback stops the reading and is returned.
+func TestEachBlob(t *testing.T) {
 	files := map[string]string{}
 	base := strings.Repeat("shared line of a file that git will deltify\n", 60)
 	for i := 0; i < 150; i++ {
@@ -50,42 +77,65 @@ func TestReadBlobs(t *testing.T) {
 	if wholeN == 0 || wholeN == len(ids) {
 		t.Fatalf("%d of %d blobs are whole pack entries; the test needs both kinds", wholeN, len(ids))
 	}
+	want := make([]string, len(ids))
+	for i, h := range ids {
+		want[i] = wrGit(t, dir, "cat-file", "blob", h.String())
+	}
 	for _, workers := range []int{1, 4} {
-		got, err := db.readBlobs(ids, workers)
+		got, err := collectBlobs(t, ids, func(fn func(int, []byte) error) error { return db.eachBlob(ids, workers, fn) })
 		if err != nil {
 			t.Fatalf("workers=%d: %v", workers, err)
 		}
-		for i, h := range ids {
-			if want := wrGit(t, dir, "cat-file", "blob", h.String()); string(got[i]) != want+"\n" && string(got[i]) != want {
-				t.Fatalf("workers=%d: %s (%s) = %q, git says %q", workers, paths[i], h.short(), got[i], want)
+		for i := range ids {
+			if strings.TrimSuffix(string(got[i]), "\n") != want[i] {
+				t.Fatalf("workers=%d: %s (%s) = %q, git says %q", workers, paths[i], ids[i].short(), got[i], want[i])
 			}
 		}
 	}
-	// The caller owns the slices: scribbling on every one changes nothing
-	// a later read returns (deltified blobs are read through the cache of
-	// delta bases, whole ones by the workers).
-	for i := 0; i < 2; i++ {
-		got, err := r.ReadBlobs(ids)
-		if err != nil || len(got) != len(ids) {
-			t.Fatalf("ReadBlobs: %d, %v", len(got), err)
+	got, err := collectBlobs(t, ids, func(fn func(int, []byte) error) error { return r.EachBlob(ids, fn) })
+	if err != nil {
+		t.Fatalf("EachBlob: %v", err)
+	}
+	for i := range ids {
+		if strings.TrimSuffix(string(got[i]), "\n") != want[i] {
+			t.Fatalf("EachBlob: %s = %q, git says %q", paths[i], got[i], want[i])
 		}
-		for j, b := range got {
-			if want := wrGit(t, dir, "cat-file", "blob", ids[j].String()); strings.TrimSuffix(string(b), "\n") != want {
-				t.Fatalf("read %d: %s = %q after the caller changed an earlier result, git says %q", i, paths[j], b, want)
+	}
+
+	// An error from fn is returned, and stops what has not started: with
+	// one worker, nothing after the failing blob is handed over.
+	stopErr := errors.New("stop here")
+	for _, workers := range []int{1, 4} {
+		var mu sync.Mutex
+		calls := 0
+		err := db.eachBlob(ids, workers, func(i int, data []byte) error {
+			mu.Lock()
+			defer mu.Unlock()
+			calls++
+			if calls == 3 {
+				return stopErr
 			}
-			for k := range b {
-				b[k] = 'X'
-			}
+			return nil
+		})
+		if !errors.Is(err, stopErr) {
+			t.Fatalf("workers=%d: eachBlob with a failing fn = %v, want its error", workers, err)
+		}
+		if workers == 1 && calls != 3 {
+			t.Fatalf("workers=1: fn called %d times after failing on the 3rd, want 3", calls)
+		}
+		if calls >= len(ids) {
+			t.Fatalf("workers=%d: fn called for all %d blobs after failing; the rest were not stopped", workers, calls)
 		}
 	}
 
 	hd, _ := r.Head()
 	c, _ := r.ReadCommit(hd.Commit)
-	if _, err := r.ReadBlobs(append(ids[:len(ids):len(ids)], c.Tree)); err == nil || !strings.Contains(err.Error(), "object is a tree") {
-		t.Fatalf("ReadBlobs with a tree = %v, want an error naming the tree", err)
+	noop := func(int, []byte) error { return nil }
+	if err := r.EachBlob(append(ids[:len(ids):len(ids)], c.Tree), noop); err == nil || !strings.Contains(err.Error(), "object is a tree") {
+		t.Fatalf("EachBlob with a tree = %v, want an error naming the tree", err)
 	}
 	missing := Hash{0xde, 0xad}
-	if _, err := r.ReadBlobs(append(ids[:len(ids):len(ids)], missing)); !errors.Is(err, ErrObjectNotFound) {
-		t.Fatalf("ReadBlobs with a missing id = %v, want ErrObjectNotFound", err)
+	if err := r.EachBlob(append(ids[:len(ids):len(ids)], missing), noop); !errors.Is(err, ErrObjectNotFound) {
+		t.Fatalf("EachBlob with a missing id = %v, want ErrObjectNotFound", err)
 	}
 }
