@@ -222,37 +222,92 @@ func FuzzConfig(f *testing.F) {
 	})
 }
 
-// FuzzStoredZlib: whatever storedZlib accepts, zlib decodes to the same
+// FuzzQuickInflate: whatever quickInflate decodes, zlib decodes to the same
 // bytes, so the shortcut never returns what the inflater would not.
-func FuzzStoredZlib(f *testing.F) {
-	data := []byte("gitseal:v1:6AOJ32iHl997Y01MOrFLDTkJ99B1BXFYY7SKSELeSuKkjR15d+fGJ+WPzHufLrW9QMNB0cPWQ/wtMs9e")
-	f.Add(storedStream(data, true), int64(len(data)))  // what git writes
-	f.Add(storedStream(data, false), int64(len(data))) // one final block
-	f.Add(storedStream(nil, true), int64(0))
-	for _, level := range []int{zlib.NoCompression, zlib.DefaultCompression} {
-		var buf bytes.Buffer
-		w, _ := zlib.NewWriterLevel(&buf, level)
-		w.Write(data)
-		w.Close()
-		f.Add(buf.Bytes(), int64(len(data)))
+func FuzzQuickInflate(f *testing.F) {
+	secret := []byte("gitseal:v1:6AOJ32iHl997Y01MOrFLDTkJ99B1BXFYY7SKSELeSuKkjR15d+fGJ+WPzHufLrW9QMNB0cPWQ/wtMs9e\n")
+	repeats := bytes.Repeat([]byte("abcabcabd"), 40)
+	f.Add(storedStream(secret, true), len(secret)) // as gitseal's writer and Go's zlib store it
+	f.Add(storedStream(secret, false), len(secret))
+	f.Add(storedStream(nil, true), 0)
+	for _, data := range [][]byte{secret, repeats, {}, []byte("a")} {
+		for _, level := range []int{zlib.NoCompression, zlib.BestSpeed, zlib.DefaultCompression, zlib.HuffmanOnly} {
+			var buf bytes.Buffer
+			w, _ := zlib.NewWriterLevel(&buf, level)
+			w.Write(data)
+			w.Close()
+			f.Add(buf.Bytes(), len(data))
+		}
 	}
-	f.Fuzz(func(t *testing.T, z []byte, size int64) {
-		got, ok := storedZlib(z, size)
-		if !ok {
+	// What git's zlib (C) writes for "gitseal:v1:": fixed codes.
+	f.Add([]byte{0x78, 0x01, 0x4b, 0xcf, 0x2c, 0x29, 0x4e, 0x4d, 0xcc, 0xb1, 0x2a, 0x33, 0xb4, 0x02, 0x00, 0x1a, 0x49, 0x04, 0x05}, 11)
+	f.Fuzz(func(t *testing.T, z []byte, size int) {
+		if size < 0 || size > 1<<16 {
+			return
+		}
+		got := make([]byte, size)
+		if !quickInflate(z, got) {
 			return
 		}
 		zr, err := zlib.NewReader(bytes.NewReader(z))
 		if err != nil {
-			t.Fatalf("storedZlib accepted what zlib refuses: %v", err)
+			t.Fatalf("quickInflate accepted what zlib refuses: %v", err)
 		}
 		want, err := io.ReadAll(zr)
 		if err != nil {
-			t.Fatalf("storedZlib accepted what zlib cannot read: %v", err)
+			t.Fatalf("quickInflate accepted what zlib cannot read: %v", err)
 		}
-		if !bytes.Equal(got, want) || int64(len(got)) != size {
-			t.Fatalf("storedZlib = %q (size %d), zlib reads %q", got, size, want)
+		if !bytes.Equal(got, want) {
+			t.Fatalf("quickInflate = %q, zlib reads %q", got, want)
 		}
 	})
+}
+
+// TestQuickInflate: streams zlib makes are decoded by quickInflate exactly
+// when their blocks are stored or of fixed codes, and to what zlib decodes;
+// a changed byte or a wrong size is refused.
+func TestQuickInflate(t *testing.T) {
+	secret := []byte("gitseal:v1:6AOJ32iHl997Y01MOrFLDTkJ99B1BXFYY7SKSELeSuKkjR15d+fGJ+WPzHufLrW9QMNB0cPWQ/wtMs9e\n")
+	repeats := bytes.Repeat([]byte("abcabcabd"), 40)
+	kinds := map[uint8]int{}
+	for _, data := range [][]byte{secret, repeats, []byte("a"), {}} {
+		for _, level := range []int{zlib.NoCompression, zlib.BestSpeed, zlib.DefaultCompression, zlib.HuffmanOnly} {
+			var buf bytes.Buffer
+			w, _ := zlib.NewWriterLevel(&buf, level)
+			w.Write(data)
+			w.Close()
+			z := buf.Bytes()
+			btype := z[2] >> 1 & 3
+			got := make([]byte, len(data))
+			ok := quickInflate(z, got)
+			if ok != (btype != 2) {
+				t.Fatalf("level %d, %d bytes, first block type %d: quickInflate = %v", level, len(data), btype, ok)
+			}
+			if !ok {
+				continue
+			}
+			kinds[btype]++
+			if !bytes.Equal(got, data) {
+				t.Fatalf("level %d: quickInflate = %q, want %q", level, got, data)
+			}
+			if len(data) > 0 && quickInflate(z, make([]byte, len(data)-1)) {
+				t.Fatalf("level %d: quickInflate accepted a size one short", level)
+			}
+			if quickInflate(z, make([]byte, len(data)+1)) {
+				t.Fatalf("level %d: quickInflate accepted a size one long", level)
+			}
+			for i := 2; i < len(z); i++ {
+				bad := bytes.Clone(z)
+				bad[i] ^= 0x10
+				if out := make([]byte, len(data)); quickInflate(bad, out) && !bytes.Equal(out, data) {
+					t.Fatalf("level %d: byte %d changed, quickInflate gave %q", level, i, out)
+				}
+			}
+		}
+	}
+	if kinds[0] == 0 || kinds[1] == 0 {
+		t.Fatalf("block types decoded: %v; the test needs stored (0) and fixed (1)", kinds)
+	}
 }
 
 // storedStream is a zlib stream of data in stored blocks: the data in one

@@ -15,7 +15,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash/adler32"
 	"io"
 	"math"
 	"os"
@@ -525,66 +524,16 @@ func (db *objectDB) inflatePacked(p *pack, hdr entryHeader) ([]byte, error) {
 	if hdr.size > (end-hdr.dataOff)*1032+64 {
 		return nil, fmt.Errorf("pack %s: entry at %d: declared size %d exceeds its data", filepath.Base(p.packPath), hdr.off, hdr.size)
 	}
-	if data, ok := storedZlib(p.data[hdr.dataOff:end], hdr.size); ok {
-		return bytes.Clone(data), nil // the mapping may go; the caller keeps this
+	data := make([]byte, hdr.size)
+	if quickInflate(p.data[hdr.dataOff:end], data) {
+		return data, nil
 	}
 	db.inf.src.Reset(p.data[hdr.dataOff:end])
-	data, err := db.inf.inflate(&db.inf.src, hdr.size)
+	err := db.inf.inflateInto(&db.inf.src, data)
 	if err != nil {
 		return nil, fmt.Errorf("pack %s: entry at %d: %w", filepath.Base(p.packPath), hdr.off, err)
 	}
 	return data, nil
-}
-
-// storedZlib returns the size bytes held by the zlib stream at the start of
-// z when its deflate blocks are all stored (uncompressed) ones and at most
-// one of them is not empty: what zlib writes for a small object it cannot
-// compress, such as a sealed secret (git's zlib writes the data as one
-// stored block and ends with an empty final one). The data is z's own
-// bytes, and it is checked against the stream's Adler-32 (RFC 1950 §2.2,
-// RFC 1951 §3.2.4). Anything else, a damaged stream included, gives ok
-// false, and the inflater reads (and reports) it: a thousand small secrets
-// then cost no decompressor resets.
-func storedZlib(z []byte, size int64) (data []byte, ok bool) {
-	if len(z) < 2 {
-		return nil, false
-	}
-	cmf, flg := z[0], z[1]
-	if cmf&0x0f != 8 || cmf>>4 > 7 || flg&0x20 != 0 || (uint(cmf)<<8|uint(flg))%31 != 0 {
-		return nil, false // not deflate, a window over 32 KiB, a preset dictionary, a bad check
-	}
-	pos := 2
-	for final := false; !final; {
-		// A stored block starts on a byte: 3 header bits (BFINAL, then
-		// BTYPE 00) padded to the byte, LEN and its complement, LEN bytes;
-		// it ends on a byte, so the next block does too.
-		if len(z)-pos < 5 || z[pos]&0x06 != 0 {
-			return nil, false
-		}
-		final = z[pos]&0x01 != 0
-		n, nn := binary.LittleEndian.Uint16(z[pos+1:]), binary.LittleEndian.Uint16(z[pos+3:])
-		pos += 5
-		if n != ^nn || len(z)-pos < int(n) {
-			return nil, false
-		}
-		if n > 0 {
-			if data != nil {
-				return nil, false // in pieces: the inflater joins them
-			}
-			data = z[pos : pos+int(n) : pos+int(n)]
-		}
-		pos += int(n)
-	}
-	if int64(len(data)) != size || len(z)-pos < 4 {
-		return nil, false
-	}
-	if data == nil {
-		data = z[pos:pos:pos]
-	}
-	if binary.BigEndian.Uint32(z[pos:]) != adler32.Checksum(data) {
-		return nil, false
-	}
-	return data, true
 }
 
 // inflater reuses one zlib reader (its window is ~40 KiB to allocate).
@@ -610,17 +559,8 @@ func (in *inflater) reset(src flate.Reader) error {
 	return nil
 }
 
-// inflate reads exactly size bytes from the zlib stream in src, and checks
-// that the stream ends there with a valid checksum.
-func (in *inflater) inflate(src flate.Reader, size int64) ([]byte, error) {
-	buf := make([]byte, size)
-	if err := in.inflateInto(src, buf); err != nil {
-		return nil, err
-	}
-	return buf, nil
-}
-
-// inflateInto is inflate into buf, whose length is the size expected.
+// inflateInto reads exactly len(buf) bytes from the zlib stream in src into
+// buf, and checks that the stream ends there with a valid checksum.
 func (in *inflater) inflateInto(src flate.Reader, buf []byte) error {
 	if err := in.reset(src); err != nil {
 		return err

@@ -151,28 +151,24 @@ func inflateAll(entries []wholeEntry, workers int, fn func(int, []byte) error) e
 	return errors.Join(errs...)
 }
 
-// inflateRange hands each entry to fn: a stored one straight from the
-// mapped pack, any other inflated into one buffer, as large as the largest.
-// It stops early when stop is set, and sets it when it fails.
+// inflateRange inflates entries one by one into one buffer, as large as the
+// largest, and hands each to fn. It stops early when stop is set, and sets
+// it when it fails.
 func inflateRange(entries []wholeEntry, fn func(int, []byte) error, stop *atomic.Bool) error {
 	var inf inflater
-	var buf []byte
+	var size int64
+	for _, e := range entries {
+		size = max(size, e.hdr.size)
+	}
+	buf := make([]byte, size)
 	for _, e := range entries {
 		if stop != nil && stop.Load() {
 			return nil
 		}
 		z := e.p.data[e.hdr.dataOff : len(e.p.data)-20]
-		data, ok := storedZlib(z, e.hdr.size)
+		data := buf[:e.hdr.size]
 		var err error
-		if !ok {
-			if int64(len(buf)) < e.hdr.size {
-				var size int64
-				for _, e := range entries {
-					size = max(size, e.hdr.size)
-				}
-				buf = make([]byte, size)
-			}
-			data = buf[:e.hdr.size]
+		if !quickInflate(z, data) {
 			inf.src.Reset(z)
 			if err = inf.inflateInto(&inf.src, data); err != nil {
 				err = fmt.Errorf("pack %s: entry at %d: %w", filepath.Base(e.p.packPath), e.hdr.off, err)
