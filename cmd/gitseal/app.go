@@ -30,8 +30,7 @@ type app struct {
 	readPassword     func() ([]byte, error)
 
 	// stopSignals gives SIGINT back to its disposition from before gitseal
-	// (run calls it before it becomes CMD, so an ignored SIGINT stays
-	// ignored, as nohup and `cmd &` in scripts want).
+	// (nil when gitseal never took it).
 	stopSignals func()
 
 	// global flags
@@ -44,9 +43,18 @@ type app struct {
 }
 
 func (a *app) run(args []string) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	a.stopSignals = stop
+	// SIGINT cancels the command's context, so that a write stops cleanly.
+	// run writes nothing (its audit entry is one crash-safe commit) and
+	// becomes CMD, which must find SIGINT as gitseal found it (ignored
+	// stays ignored, as nohup and `cmd &` in scripts want): it leaves
+	// SIGINT alone.
+	ctx := context.Background()
+	if commandWord(args) != "run" {
+		var stop context.CancelFunc
+		ctx, stop = signal.NotifyContext(ctx, os.Interrupt)
+		defer stop()
+		a.stopSignals = stop
+	}
 	root := a.newRootCmd(args)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
@@ -103,7 +111,9 @@ Every change to a secret is one commit; reads come from committed objects only.`
 	if i := slices.IndexFunc(all, func(c command) bool { return c.name == commandWord(args) }); i >= 0 {
 		// Only the command being run is built: building all of them costs
 		// more than a whole `git show` (see "Performance" in the README).
+		// Nor cobra's completion command, which is not the one run either.
 		all = all[i : i+1]
+		root.CompletionOptions.DisableDefaultCmd = true
 	}
 	for _, c := range all {
 		root.AddCommand(c.build())
