@@ -81,6 +81,9 @@ type Secrets struct {
 	identity   cipher.IdentitySource
 	passphrase string
 	closeFn    func() error
+	// loadIdentities, when set, waits for the identities Open started
+	// loading; otherwise unwrap loads them itself.
+	loadIdentities func() (*cipher.Identities, error)
 
 	dkOnce sync.Once
 	dkDone atomic.Bool // dkOnce has run
@@ -97,10 +100,20 @@ func Open(ctx context.Context, o Options) (*Secrets, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	if o.Bundle != "" && o.Remote != "" {
+		return nil, fmt.Errorf("opening secrets: Options.Bundle and Options.Remote are exclusive")
+	}
+	load := identitiesAside(o.Identity)
+	s, err := open(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	s.loadIdentities = load
+	return s, nil
+}
+
+func open(ctx context.Context, o Options) (*Secrets, error) {
 	if o.Bundle != "" {
-		if o.Remote != "" {
-			return nil, fmt.Errorf("opening secrets: Options.Bundle and Options.Remote are exclusive")
-		}
 		return openBundle(o)
 	}
 	if o.Remote != "" {
@@ -120,6 +133,25 @@ func Open(ctx context.Context, o Options) (*Secrets, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// identitiesAside starts loading the identities (reading their files, and
+// an X25519 each to know its recipient) on another goroutine, beside
+// opening the repository and choosing the commit, and returns what waits
+// for them. They are only read, never used, until a value is asked for: a
+// file that does not parse is reported then, as before, not by Open.
+func identitiesAside(src cipher.IdentitySource) func() (*cipher.Identities, error) {
+	var ids *cipher.Identities
+	var err error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		ids, err = cipher.LoadIdentities(src)
+	}()
+	return func() (*cipher.Identities, error) {
+		<-done
+		return ids, err
+	}
 }
 
 func openRepo(r *repo.Repo, o Options) (*Secrets, error) {
@@ -244,7 +276,12 @@ func (s *Secrets) unwrap() (*cipher.DataKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading the data key of %s: %w", s.env, err)
 	}
-	ids, err := cipher.LoadIdentities(s.identity)
+	var ids *cipher.Identities
+	if s.loadIdentities != nil {
+		ids, err = s.loadIdentities()
+	} else {
+		ids, err = cipher.LoadIdentities(s.identity)
+	}
 	if err != nil {
 		return nil, err
 	}
