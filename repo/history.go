@@ -1,12 +1,8 @@
 package repo
 
 import (
-	"bufio"
 	"container/heap"
-	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 )
 
 // PathLog calls fn, newest first by committer date, for each commit
@@ -93,23 +89,17 @@ type pathWalk struct {
 	counter int
 }
 
+// loadShallow reads the shallow file (which Fetch keeps up to date).
 func (w *pathWalk) loadShallow() error {
-	f, err := os.Open(filepath.Join(w.r.commonDir, "shallow"))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
+	list, err := readShallow(w.r.commonDir)
+	if err != nil || len(list) == 0 {
 		return err
 	}
-	defer f.Close()
 	w.shallow = map[Hash]bool{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if h, err := ParseHash(sc.Text()); err == nil {
-			w.shallow[h] = true
-		}
+	for _, h := range list {
+		w.shallow[h] = true
 	}
-	return sc.Err()
+	return nil
 }
 
 // commit reads a commit, keeping it until the walk reaches it.

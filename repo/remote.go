@@ -21,8 +21,13 @@ package repo
 //     does, so a reader never sees an index without its pack.
 //   - Every push update is a compare-and-swap on the remote (the old value
 //     it names must still be there), atomic when the remote supports it.
+//   - A shallow repository stays consistent (git fsck, git log): a fetch
+//     into it tells the remote its shallow commits, and a fetch that brings
+//     commits without their parents (from a shallow remote) records them in
+//     the shallow file, after the pack, as git does.
 
 import (
+	"bufio"
 	"bytes"
 	"container/heap"
 	"context"
@@ -31,6 +36,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -124,24 +130,28 @@ func openService(ctx context.Context, url, service, op string) (wireConn, *adver
 }
 
 // fetchPack asks the upload-pack service behind c for a pack of req and
-// hands the pack stream to read.
-func fetchPack(ctx context.Context, c wireConn, a *advert, req fetchRequest, read func(io.Reader) error) error {
+// hands the pack stream to read. It returns the shallow list of the
+// answer (empty unless req asked for a depth).
+func fetchPack(ctx context.Context, c wireConn, a *advert, req fetchRequest, read func(io.Reader) error) (shallowUpdate, error) {
+	if len(req.shallow) > 0 && !a.supports("shallow") {
+		return shallowUpdate{}, errors.New("this repository is shallow (it has .git/shallow) and the remote does not serve shallow clients; fetch the whole history from a remote that does (git fetch --unshallow), then retry")
+	}
 	if req.depth > 0 && !a.supports("shallow") {
 		req.depth = 0
 	}
 	caps, sideband := fetchCaps(a, req.depth)
 	resp, wait, err := c.request(ctx, func(w io.Writer) error { return writeFetchRequest(w, req, caps) })
 	if err != nil {
-		return err
+		return shallowUpdate{}, err
 	}
-	pack, err := readFetchResponse(resp, req.depth, sideband)
+	pack, su, err := readFetchResponse(resp, req.depth, sideband)
 	if err == nil {
 		err = read(pack)
 	}
 	if werr := wait(); err == nil && werr != nil {
 		err = fmt.Errorf("sending the request: %w", werr)
 	}
-	return err
+	return su, err
 }
 
 // FetchResult is what Fetch did.
@@ -157,6 +167,13 @@ type FetchResult struct {
 // ref: the caller decides which refs to update, and does so with
 // compare-and-swap. The objects arrive as one pack, written with its index
 // under objects/pack.
+//
+// A shallow repository (one with a shallow file) tells the remote which of
+// its commits lack their parents, so that the remote sends what lies behind
+// them when a wanted commit needs it. Commits the remote sends without their
+// parents, because the remote is itself shallow, are added to the shallow
+// file, as git does, so that the repository stays whole for git fsck and
+// git log.
 func (r *Repo) Fetch(ctx context.Context, url string, match func(ref string) bool) (FetchResult, error) {
 	c, a, err := openService(ctx, url, uploadPack, "fetching from")
 	if err != nil {
@@ -176,26 +193,123 @@ func (r *Repo) Fetch(ctx context.Context, url string, match func(ref string) boo
 			req.wants = append(req.wants, h)
 		}
 	}
-	if len(req.wants) == 0 {
-		return res, nil
-	}
-	if req.haves, err = r.haves(); err != nil {
-		return FetchResult{}, fmt.Errorf("fetching from %s: %w", redactURL(url), err)
-	}
-	err = fetchPack(ctx, c, a, req, func(pack io.Reader) error {
-		n, err := r.writePack(pack)
-		res.Objects = n
-		return err
-	})
-	if err != nil {
-		return FetchResult{}, remoteErr("fetching from", url, err)
-	}
-	for _, h := range req.wants {
-		if !r.HasObject(h) {
-			return FetchResult{}, fmt.Errorf("fetching from %s: the remote sent no object %s", redactURL(url), h.short())
+	var su shallowUpdate
+	if len(req.wants) > 0 {
+		if req.haves, err = r.haves(); err != nil {
+			return FetchResult{}, fmt.Errorf("fetching from %s: %w", redactURL(url), err)
+		}
+		if req.shallow, err = readShallow(r.commonDir); err != nil {
+			return FetchResult{}, fmt.Errorf("fetching from %s: %w", redactURL(url), err)
+		}
+		su, err = fetchPack(ctx, c, a, req, func(pack io.Reader) error {
+			n, err := r.writePack(pack)
+			res.Objects = n
+			return err
+		})
+		if err != nil {
+			return FetchResult{}, remoteErr("fetching from", url, err)
+		}
+		for _, h := range req.wants {
+			if !r.HasObject(h) {
+				return FetchResult{}, fmt.Errorf("fetching from %s: the remote sent no object %s", redactURL(url), h.short())
+			}
 		}
 	}
+	// Even when nothing was wanted: an earlier fetch may have stored the
+	// pack and then failed to record its boundary.
+	if err := r.updateShallow(append(a.shallow, su.shallow...), su.unshallow); err != nil {
+		return FetchResult{}, fmt.Errorf("fetching from %s: %w", redactURL(url), err)
+	}
 	return res, nil
+}
+
+// readShallow reads the shallow file of the repository whose common
+// directory is commonDir: the commits it has without their parents, one
+// hex id a line (sorted, as git writes it). No file: none. Lines that are
+// not ids are skipped, as git's reader skips them.
+func readShallow(commonDir string) ([]Hash, error) {
+	f, err := os.Open(filepath.Join(commonDir, "shallow"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the shallow file: %w", err)
+	}
+	defer f.Close()
+	var out []Hash
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if h, err := ParseHash(sc.Text()); err == nil {
+			out = append(out, h)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("reading the shallow file: %w", err)
+	}
+	return out, nil
+}
+
+// updateShallow records a fetch's shallow boundary: of the commits the
+// remote called shallow, those this repository now has without all their
+// parents are added to the shallow file; those in unshallow (whose parents
+// a deepening fetch brought) are taken out. A remote shallow commit whose
+// parents are here already (this repository has more history than the
+// remote) is not a boundary here and is left out, as git leaves it out.
+// The file is rewritten, sorted and without duplicates, under shallow.lock
+// (git's lock), re-read under the lock so a concurrent writer's lines are
+// kept; it is removed when nothing is left in it.
+func (r *Repo) updateShallow(remote, unshallow []Hash) error {
+	var add []Hash
+	for _, h := range remote {
+		c, err := r.ReadCommit(h)
+		if err != nil {
+			continue // not fetched: no boundary here
+		}
+		for _, p := range c.Parents {
+			if !r.HasObject(p) {
+				add = append(add, h)
+				break
+			}
+		}
+	}
+	if len(add) == 0 && len(unshallow) == 0 {
+		return nil
+	}
+	path := filepath.Join(r.commonDir, "shallow")
+	lock, err := r.acquireGitLock(path, refLockTimeout)
+	if err != nil {
+		return fmt.Errorf("updating the shallow file: %w", err)
+	}
+	defer lock.rollback()
+	old, err := readShallow(r.commonDir)
+	if err != nil {
+		return err
+	}
+	set := append(slices.Clone(old), add...)
+	slices.SortFunc(set, func(a, b Hash) int { return bytes.Compare(a[:], b[:]) })
+	set = slices.Compact(set)
+	set = slices.DeleteFunc(set, func(h Hash) bool { return slices.Contains(unshallow, h) })
+	if slices.Equal(set, old) {
+		return nil
+	}
+	if len(set) == 0 {
+		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("updating the shallow file: %w", err)
+		}
+		return nil
+	}
+	var b bytes.Buffer
+	for _, h := range set {
+		b.WriteString(h.String() + "\n")
+	}
+	if _, err := lock.f.Write(b.Bytes()); err != nil {
+		return fmt.Errorf("updating the shallow file: %w", err)
+	}
+	lock.f.Chmod(0o644)
+	if err := lock.commit(); err != nil {
+		return fmt.Errorf("updating the shallow file: %w", err)
+	}
+	return nil
 }
 
 // haves lists the commits this repository has at its refs, for the remote
@@ -853,7 +967,7 @@ func FetchCommits(ctx context.Context, url string, pick func(refs map[string]Has
 		}
 		req.wants = append(req.wants, h)
 	}
-	err = fetchPack(ctx, c, a, req, func(packData io.Reader) error {
+	_, err = fetchPack(ctx, c, a, req, func(packData io.Reader) error {
 		data, err := io.ReadAll(packData)
 		if err != nil {
 			return fmt.Errorf("receiving the pack: %w", err)

@@ -37,6 +37,9 @@ var (
 type advert struct {
 	refs map[string]Hash // by full name, "HEAD" included when advertised
 	caps map[string]string
+	// shallow are the remote's shallow commits: it has them but not their
+	// parents, so a pack it sends stops there.
+	shallow []Hash
 }
 
 func (a *advert) supports(c string) bool {
@@ -47,7 +50,8 @@ func (a *advert) supports(c string) bool {
 // readAdvert reads a ref advertisement up to its flush-pkt. An empty
 // repository advertises no refs (git sends "capabilities^{}" in their
 // place; an empty stream or a lone flush-pkt also counts as empty). An
-// "ERR" line becomes an error with the remote's text.
+// "ERR" line becomes an error with the remote's text. "shallow" lines (a
+// shallow remote) are kept apart from the refs.
 func readAdvert(rd io.Reader) (*advert, error) {
 	a := &advert{refs: map[string]Hash{}, caps: map[string]string{}}
 	s := pktline.NewScanner(rd)
@@ -72,7 +76,12 @@ func readAdvert(rd io.Reader) (*advert, error) {
 				line = line[:i]
 			}
 		}
-		if bytes.HasPrefix(line, []byte("shallow ")) {
+		if rest, ok := bytes.CutPrefix(line, []byte("shallow ")); ok {
+			h, err := ParseHash(string(rest))
+			if err != nil {
+				return nil, fmt.Errorf("malformed shallow line %q in the ref advertisement", clip(string(line)))
+			}
+			a.shallow = append(a.shallow, h)
 			continue
 		}
 		hexID, name, ok := strings.Cut(string(line), " ")
@@ -122,13 +131,18 @@ func wireErr(err error) error {
 type fetchRequest struct {
 	wants []Hash
 	haves []Hash
-	depth int // 0: full history
+	// shallow are the client's shallow commits (its .git/shallow): the
+	// remote must not take their parents for had, and sends what lies
+	// behind them when a want needs it.
+	shallow []Hash
+	depth   int // 0: full history
 }
 
 // writeFetchRequest writes wants (with the capabilities asked for on the
-// first), the depth, a flush-pkt, the haves and "done": the whole
-// negotiation in one go, as a stateless (HTTP) request needs and a
-// stateful one allows. caps are those the request asks for.
+// first), the client's shallow commits, the depth, a flush-pkt, the haves
+// and "done": the whole negotiation in one go, as a stateless (HTTP)
+// request needs and a stateful one allows. caps are those the request asks
+// for.
 func writeFetchRequest(w io.Writer, req fetchRequest, caps []string) error {
 	e := pktline.NewEncoder(w)
 	for i, h := range req.wants {
@@ -137,6 +151,11 @@ func writeFetchRequest(w io.Writer, req fetchRequest, caps []string) error {
 			line += " " + strings.Join(caps, " ")
 		}
 		if err := e.EncodeString(line + "\n"); err != nil {
+			return err
+		}
+	}
+	for _, h := range req.shallow {
+		if err := e.EncodeString("shallow " + h.String() + "\n"); err != nil {
 			return err
 		}
 	}
@@ -178,28 +197,45 @@ func fetchCaps(a *advert, depth int) (caps []string, sideband int) {
 	return append(caps, agentCap), sideband
 }
 
+// shallowUpdate is the shallow list of upload-pack's answer to a request
+// with a depth: commits the pack stops at, and commits the client had as
+// shallow whose parents the pack now brings.
+type shallowUpdate struct {
+	shallow, unshallow []Hash
+}
+
 // readFetchResponse reads upload-pack's answer up to the pack: the shallow
-// list when a depth was asked for, then its one ACK or NAK. What rd holds
-// next is the pack, in side-band framing when sideband > 0.
-func readFetchResponse(rd io.Reader, depth int, sideband int) (io.Reader, error) {
+// list when a depth was asked for (upload-pack sends none otherwise, even
+// to a shallow client), then its one ACK or NAK. What rd holds next is the
+// pack, in side-band framing when sideband > 0.
+func readFetchResponse(rd io.Reader, depth int, sideband int) (io.Reader, shallowUpdate, error) {
+	var su shallowUpdate
 	s := pktline.NewScanner(rd)
 	if depth > 0 {
 		for {
 			if !s.Scan() {
-				return nil, responseErr(s.Err())
+				return nil, su, responseErr(s.Err())
 			}
-			line := string(s.Bytes())
+			line := strings.TrimSuffix(string(s.Bytes()), "\n")
 			if line == "" {
 				break
 			}
-			if !strings.HasPrefix(line, "shallow ") && !strings.HasPrefix(line, "unshallow ") {
-				return nil, fmt.Errorf("unexpected %q in the shallow list", clip(line))
+			list := &su.shallow
+			hexID, ok := strings.CutPrefix(line, "shallow ")
+			if !ok {
+				list = &su.unshallow
+				hexID, ok = strings.CutPrefix(line, "unshallow ")
 			}
+			h, err := ParseHash(hexID)
+			if !ok || err != nil {
+				return nil, su, fmt.Errorf("unexpected %q in the shallow list", clip(line))
+			}
+			*list = append(*list, h)
 		}
 	}
 	for {
 		if !s.Scan() {
-			return nil, responseErr(s.Err())
+			return nil, su, responseErr(s.Err())
 		}
 		line := string(s.Bytes())
 		if line == "NAK\n" || line == "NAK" || strings.HasPrefix(line, "ACK ") {
@@ -208,12 +244,12 @@ func readFetchResponse(rd io.Reader, depth int, sideband int) (io.Reader, error)
 		if line == "" {
 			continue
 		}
-		return nil, fmt.Errorf("unexpected %q where ACK or NAK belongs", clip(line))
+		return nil, su, fmt.Errorf("unexpected %q where ACK or NAK belongs", clip(line))
 	}
 	if sideband > 0 {
-		return &demuxer{s: pktline.NewScanner(rd)}, nil
+		return &demuxer{s: pktline.NewScanner(rd)}, su, nil
 	}
-	return rd, nil
+	return rd, su, nil
 }
 
 func responseErr(err error) error {

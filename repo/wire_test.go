@@ -77,11 +77,27 @@ func TestReadAdvert(t *testing.T) {
 		t.Errorf("sha256 remote: %v", err)
 	}
 
+	// "shallow" lines (a shallow remote) come after the refs.
+	a, err = readAdvert(pkts(t,
+		hexA+" refs/heads/main\x00report-status\n",
+		"shallow "+hexB+"\n",
+		""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(a.refs) != 1 {
+		t.Errorf("refs = %v: want refs/heads/main only", a.refs)
+	}
+	if len(a.shallow) != 1 || a.shallow[0].String() != hexB {
+		t.Errorf("shallow = %v, want [%s]", a.shallow, hexB)
+	}
+
 	for name, in := range map[string]*bytes.Buffer{
-		"hang-up":   {},
-		"truncated": pkts(t, hexA+" refs/heads/main\x00\n"),
-		"malformed": pkts(t, "not-a-hash refs/heads/main\x00\n", ""),
-		"ERR":       pkts(t, "ERR access denied or repository not exported: /x.git\n"),
+		"bad-shallow": pkts(t, hexA+" refs/heads/main\x00\n", "shallow xyz\n", ""),
+		"hang-up":     {},
+		"truncated":   pkts(t, hexA+" refs/heads/main\x00\n"),
+		"malformed":   pkts(t, "not-a-hash refs/heads/main\x00\n", ""),
+		"ERR":         pkts(t, "ERR access denied or repository not exported: /x.git\n"),
 	} {
 		if _, err := readAdvert(in); err == nil {
 			t.Errorf("%s: no error", name)
@@ -105,20 +121,33 @@ func TestFetchRequestAndResponse(t *testing.T) {
 	if req.String() != want.String() {
 		t.Errorf("request:\n%q\nwant\n%q", req.String(), want.String())
 	}
+	// A shallow client names its shallow commits after the wants, before
+	// the depth and the flush-pkt (gitprotocol-pack(5), upload-request).
+	req.Reset()
+	if err := writeFetchRequest(&req, fetchRequest{wants: []Hash{mustHash(t, hexA)}, shallow: []Hash{mustHash(t, hexB), mustHash(t, hexA)}, depth: 2}, nil); err != nil {
+		t.Fatal(err)
+	}
+	want = pkts(t, "want "+hexA+"\n", "shallow "+hexB+"\n", "shallow "+hexA+"\n", "deepen 2\n", "", "done\n")
+	if req.String() != want.String() {
+		t.Errorf("shallow request:\n%q\nwant\n%q", req.String(), want.String())
+	}
 
 	// The response: shallow list, NAK, then the pack in side-band 1 with
 	// progress on 2.
-	resp := pkts(t, "shallow "+hexA+"\n", "", "NAK\n", "\x02counting objects\n", "\x01PACK", "\x01-data", "")
-	rd, err := readFetchResponse(resp, 1, 65520)
+	resp := pkts(t, "shallow "+hexA+"\n", "unshallow "+hexB+"\n", "", "NAK\n", "\x02counting objects\n", "\x01PACK", "\x01-data", "")
+	rd, su, err := readFetchResponse(resp, 1, 65520)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(su.shallow) != 1 || su.shallow[0].String() != hexA || len(su.unshallow) != 1 || su.unshallow[0].String() != hexB {
+		t.Errorf("shallow list = %+v, want shallow %s, unshallow %s", su, hexA, hexB)
 	}
 	got, err := io.ReadAll(rd)
 	if err != nil || string(got) != "PACK-data" {
 		t.Errorf("pack = %q, %v; want the channel-1 bytes only", got, err)
 	}
 	// Channel 3 is the remote's fatal error.
-	rd, err = readFetchResponse(pkts(t, "ACK "+hexB+"\n", "\x01PA", "\x03upload-pack: out of memory\n"), 0, 65520)
+	rd, _, err = readFetchResponse(pkts(t, "ACK "+hexB+"\n", "\x01PA", "\x03upload-pack: out of memory\n"), 0, 65520)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +155,7 @@ func TestFetchRequestAndResponse(t *testing.T) {
 		t.Errorf("channel 3: %v", err)
 	}
 	// Anything else where ACK/NAK belongs is an error.
-	if _, err := readFetchResponse(pkts(t, "PACK\n"), 0, 0); err == nil {
+	if _, _, err := readFetchResponse(pkts(t, "PACK\n"), 0, 0); err == nil {
 		t.Error("a response without ACK or NAK was accepted")
 	}
 }
