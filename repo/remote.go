@@ -25,6 +25,8 @@ package repo
 //     into it tells the remote its shallow commits, and a fetch that brings
 //     commits without their parents (from a shallow remote) records them in
 //     the shallow file, after the pack, as git does.
+//   - An operation whose ctx ends returns an error wrapping ctx.Err(),
+//     whatever tearing the connection down made the wire report.
 
 import (
 	"bufio"
@@ -114,9 +116,12 @@ func ListRemote(ctx context.Context, url string) (map[string]Hash, error) {
 // advertises (none for an empty repository). op names the operation in
 // errors. The caller closes the connection.
 func openService(ctx context.Context, url, service, op string) (wireConn, *advert, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, nil, remoteErr(ctx, op, url, err)
+	}
 	c, err := dial(ctx, url, service)
 	if err != nil {
-		return nil, nil, remoteErr(op, url, err)
+		return nil, nil, remoteErr(ctx, op, url, err)
 	}
 	a, err := c.advert(ctx)
 	if err == nil {
@@ -124,7 +129,7 @@ func openService(ctx context.Context, url, service, op string) (wireConn, *adver
 	}
 	if err != nil {
 		c.close()
-		return nil, nil, remoteErr(op, url, err)
+		return nil, nil, remoteErr(ctx, op, url, err)
 	}
 	return c, a, nil
 }
@@ -138,6 +143,11 @@ func fetchPack(ctx context.Context, c wireConn, a *advert, req fetchRequest, rea
 	}
 	if req.depth > 0 && !a.supports("shallow") {
 		req.depth = 0
+	}
+	// Checked here too: a ctx ended during a callback (Fetch's match, the
+	// pick of FetchCommits) must not send a request.
+	if err := ctx.Err(); err != nil {
+		return shallowUpdate{}, err
 	}
 	caps, sideband := fetchCaps(a, req.depth)
 	resp, wait, err := c.request(ctx, func(w io.Writer) error { return writeFetchRequest(w, req, caps) })
@@ -207,7 +217,7 @@ func (r *Repo) Fetch(ctx context.Context, url string, match func(ref string) boo
 			return err
 		})
 		if err != nil {
-			return FetchResult{}, remoteErr("fetching from", url, err)
+			return FetchResult{}, remoteErr(ctx, "fetching from", url, err)
 		}
 		for _, h := range req.wants {
 			if !r.HasObject(h) {
@@ -508,6 +518,10 @@ func (r *Repo) Push(ctx context.Context, url string, plan func(remote map[string
 		return res, fmt.Errorf("pushing to %s: %w", redactURL(url), err)
 	}
 	res.Objects = len(objs)
+	// plan may have run long, or ended ctx itself: send nothing then.
+	if err := ctx.Err(); err != nil {
+		return res, remoteErr(ctx, "pushing to", url, err)
+	}
 	caps := pushCaps(a)
 	var packErr error
 	write := func(w io.Writer) error {
@@ -526,18 +540,18 @@ func (r *Repo) Push(ctx context.Context, url string, plan func(remote map[string
 	}
 	resp, wait, err := c.request(ctx, write)
 	if err != nil {
-		return res, remoteErr("pushing to", url, err)
+		return res, remoteErr(ctx, "pushing to", url, err)
 	}
 	rep, err := readPushReport(resp)
 	werr := wait()
 	if packErr != nil {
-		return res, fmt.Errorf("pushing to %s: making the pack: %w", redactURL(url), packErr)
+		return res, fmt.Errorf("pushing to %s: making the pack: %w", redactURL(url), interrupted(ctx, packErr))
 	}
 	if err != nil {
 		if werr != nil {
 			err = fmt.Errorf("%w (sending: %v)", err, werr)
 		}
-		return res, remoteErr("pushing to", url, err)
+		return res, remoteErr(ctx, "pushing to", url, err)
 	}
 	if rep.unpack != "ok" {
 		return res, fmt.Errorf("pushing to %s: the remote could not unpack: %s: %w", redactURL(url), rep.unpack, ErrPushRejected)
@@ -988,7 +1002,7 @@ func FetchCommits(ctx context.Context, url string, pick func(refs map[string]Has
 		return nil
 	})
 	if err != nil {
-		return nil, remoteErr("fetching from", url, err)
+		return nil, remoteErr(ctx, "fetching from", url, err)
 	}
 	for _, h := range req.wants {
 		if _, err := o.readTyped(h, CommitObject); err != nil {

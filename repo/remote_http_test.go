@@ -160,3 +160,9 @@ func TestHTTPRepositoryNotFound(t *testing.T) {
 		t.Errorf("the server's repositories changed:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
 }
+
+func TestHTTPCancel(t *testing.T) {
+	base := t.TempDir()
+	bare := rmHTTPBare(t, base, "remote.git")
+	rmWireCancel(t, bare, rmHTTPURL(rmHTTP(t, base), rmHTTPUser, rmHTTPPass, "remote.git"))
+}

@@ -570,3 +570,8 @@ func TestSSHScpLike(t *testing.T) {
 		}
 	}
 }
+
+func TestSSHCancel(t *testing.T) {
+	e := rmSSHStart(t)
+	rmWireCancel(t, e.bare(t, "path/to/repo.git"), e.url("path/to/repo.git"))
+}

@@ -1,6 +1,7 @@
 package repo
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +12,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -661,5 +664,280 @@ func rmWireRefused(t *testing.T, bare, url string, check func(op string, err err
 		if _, err := os.Stat(p); !errors.Is(err, fs.ErrNotExist) {
 			t.Errorf("%s exists after the refused operations (stat: %v)", p, err)
 		}
+	}
+}
+
+// TestCancel: rmWireCancel over file:// and git://.
+func TestCancel(t *testing.T) { rmTransports(t, rmWireCancel) }
+
+// rmWireCancel: an operation whose ctx is cancelled (before it starts, or
+// from a callback it makes once the remote has answered) or whose deadline
+// has passed returns an error that wraps context.Canceled or
+// context.DeadlineExceeded, with the cancel cause in its text, and changes
+// nothing on either side.
+func rmWireCancel(t *testing.T, bare, url string) {
+	local := rmRepo(t, 2, 1)
+	rmGit(t, local, "push", "-q", bare, "main", "refs/gitseal/*:refs/gitseal/*")
+	r, err := Open(local)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	tip := rmHash(t, rmGit(t, local, "rev-parse", "refs/gitseal/publish/prod"))
+	other, o := rmEmptyRepo(t)
+	before, otherBefore := rmSnapshot(t, bare), rmSnapshot(t, filepath.Join(other, ".git"))
+	check := func(op string, err, want error) {
+		t.Helper()
+		if !errors.Is(err, want) {
+			t.Errorf("%s: %v; want an error wrapping %v", op, err, want)
+		}
+	}
+	bg := context.Background()
+
+	ctx, cancel := context.WithCancel(bg)
+	cancel()
+	_, err = ListRemote(ctx, url)
+	check("ListRemote, cancelled before", err, context.Canceled)
+	_, err = o.Fetch(ctx, url, func(string) bool { return true })
+	check("Fetch, cancelled before", err, context.Canceled)
+
+	ctx, cancel = context.WithDeadline(bg, time.Unix(1, 0)) // long past
+	defer cancel()
+	_, err = ListRemote(ctx, url)
+	check("ListRemote, deadline passed", err, context.DeadlineExceeded)
+	_, err = FetchCommits(ctx, url, func(refs map[string]Hash) ([]Hash, error) { return []Hash{tip}, nil })
+	check("FetchCommits, deadline passed", err, context.DeadlineExceeded)
+
+	// Cancelled once the remote has listed its refs, from the callback.
+	ctx, cancel = context.WithCancel(bg)
+	_, err = o.Fetch(ctx, url, func(string) bool { cancel(); return true })
+	check("Fetch, cancelled in match", err, context.Canceled)
+	ctx, cancel = context.WithCancel(bg)
+	_, err = r.Push(ctx, url, func(map[string]Hash) ([]RefUpdate, error) {
+		cancel()
+		return []RefUpdate{{Name: "refs/gitseal/new", New: tip}}, nil
+	})
+	check("Push, cancelled in plan", err, context.Canceled)
+	ctxc, cancelCause := context.WithCancelCause(bg)
+	_, err = FetchCommits(ctxc, url, func(refs map[string]Hash) ([]Hash, error) {
+		cancelCause(errors.New("the deploy was called off"))
+		return []Hash{tip}, nil
+	})
+	check("FetchCommits, cancelled in pick", err, context.Canceled)
+	if err != nil && !strings.Contains(err.Error(), "the deploy was called off") {
+		t.Errorf("FetchCommits: %v does not give the cancel cause", err)
+	}
+
+	if after := rmSnapshot(t, bare); after != before {
+		t.Errorf("the remote changed:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+	if after := rmSnapshot(t, filepath.Join(other, ".git")); after != otherBefore {
+		t.Errorf("the repository fetched into changed:\nbefore:\n%s\nafter:\n%s", otherBefore, after)
+	}
+}
+
+// rmProxy relays TCP connections to a git daemon and can misbehave in two
+// ways, each at a point fixed by what the client has sent, not by time.
+type rmProxy struct {
+	t      *testing.T
+	target string
+	// freezeOn: when the client's bytes so far contain it, freeze is
+	// called and nothing more is relayed either way (that chunk included);
+	// the connections stay open until the test ends.
+	freezeOn string
+	freeze   func()
+	// cutFlush: once the client has sent "done", the server's last 4 bytes
+	// (its final flush-pkt) are held back and dropped when the server
+	// closes: the answer ends where its flush-pkt should be.
+	cutFlush bool
+}
+
+// start listens on 127.0.0.1 and returns the git:// URL prefix to use.
+func (p *rmProxy) start() string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	var conns []net.Conn
+	var mu sync.Mutex
+	p.t.Cleanup(func() {
+		l.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+	})
+	go func() {
+		for {
+			client, err := l.Accept()
+			if err != nil {
+				return
+			}
+			server, err := net.Dial("tcp", p.target)
+			if err != nil {
+				client.Close()
+				continue
+			}
+			mu.Lock()
+			conns = append(conns, client, server)
+			mu.Unlock()
+			go p.relay(client, server)
+		}
+	}()
+	return "git://" + l.Addr().String()
+}
+
+func (p *rmProxy) relay(client, server net.Conn) {
+	var mu sync.Mutex
+	frozen, sentDone := false, false
+	go func() { // client → server
+		var seen []byte
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := client.Read(buf)
+			if n > 0 {
+				seen = append(seen, buf[:n]...)
+				mu.Lock()
+				if p.freezeOn != "" && !frozen && bytes.Contains(seen, []byte(p.freezeOn)) {
+					frozen = true
+					mu.Unlock()
+					p.freeze()
+					return
+				}
+				sentDone = sentDone || bytes.Contains(seen, []byte("0009done\n"))
+				stop := frozen
+				mu.Unlock()
+				if stop {
+					return
+				}
+				server.Write(buf[:n])
+			}
+			if err != nil {
+				if tcp, ok := server.(*net.TCPConn); ok {
+					tcp.CloseWrite()
+				}
+				return
+			}
+		}
+	}()
+	// server → client
+	var held []byte
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := server.Read(buf)
+		mu.Lock()
+		stop, cut := frozen, p.cutFlush && sentDone
+		mu.Unlock()
+		if stop {
+			return
+		}
+		out := append(held, buf[:n]...)
+		held = nil
+		if cut && len(out) >= 4 {
+			out, held = out[:len(out)-4], append([]byte(nil), out[len(out)-4:]...)
+		}
+		client.Write(out)
+		if err != nil {
+			if string(held) != "0000" {
+				client.Write(held)
+			}
+			client.Close()
+			return
+		}
+	}
+}
+
+// TestCancelMidStream: cancelling while the remote is answering (the
+// request sent, the answer not yet read) tears the connection down under
+// the operation; the error it returns wraps context.Canceled, not the
+// closed connection's error.
+func TestCancelMidStream(t *testing.T) {
+	base := t.TempDir()
+	bare := rmBare(t, base, "remote.git")
+	daemon := strings.TrimPrefix(rmDaemon(t, base), "git://")
+	local := rmRepo(t, 2, 1)
+	rmGit(t, local, "push", "-q", bare, "main", "refs/gitseal/*:refs/gitseal/*")
+	r, err := Open(local)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	next := rmHash(t, rmChain(t, local, "refs/gitseal/publish/prod", 1))
+	_, o := rmEmptyRepo(t)
+	before := rmSnapshot(t, bare)
+	for _, tc := range []struct {
+		op, freezeOn string
+		run          func(ctx context.Context, url string) error
+	}{
+		{"ListRemote", "git-upload-pack", func(ctx context.Context, url string) error {
+			_, err := ListRemote(ctx, url)
+			return err
+		}},
+		{"Fetch", "0009done\n", func(ctx context.Context, url string) error {
+			_, err := o.Fetch(ctx, url, func(string) bool { return true })
+			return err
+		}},
+		{"FetchCommits", "0009done\n", func(ctx context.Context, url string) error {
+			_, err := FetchCommits(ctx, url, func(refs map[string]Hash) ([]Hash, error) {
+				return []Hash{refs["refs/heads/main"]}, nil
+			})
+			return err
+		}},
+		{"Push", "PACK", func(ctx context.Context, url string) error {
+			_, err := r.Push(ctx, url, func(remote map[string]Hash) ([]RefUpdate, error) {
+				return []RefUpdate{{Name: "refs/gitseal/publish/prod", Old: remote["refs/gitseal/publish/prod"], New: next}}, nil
+			})
+			return err
+		}},
+	} {
+		t.Run(tc.op, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			var froze atomic.Bool
+			p := &rmProxy{t: t, target: daemon, freezeOn: tc.freezeOn, freeze: func() { froze.Store(true); cancel() }}
+			err := tc.run(ctx, p.start()+"/remote.git")
+			if !froze.Load() {
+				t.Fatalf("the proxy never saw %q (err %v)", tc.freezeOn, err)
+			}
+			if !errors.Is(err, context.Canceled) {
+				t.Errorf("%s cancelled mid-stream: %v; want an error wrapping context.Canceled", tc.op, err)
+			}
+		})
+	}
+	if after := rmSnapshot(t, bare); after != before {
+		t.Errorf("the remote changed:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+}
+
+// TestPackCutShort: a fetch whose answer ends where the side-band stream's
+// final flush-pkt belongs fails, saying the remote hung up, and stores
+// nothing: a stream cut there is not taken for a whole one.
+func TestPackCutShort(t *testing.T) {
+	base := t.TempDir()
+	bare := rmBare(t, base, "remote.git")
+	daemon := strings.TrimPrefix(rmDaemon(t, base), "git://")
+	local := rmRepo(t, 2, 1)
+	rmGit(t, local, "push", "-q", bare, "main", "refs/gitseal/*:refs/gitseal/*")
+	url := (&rmProxy{t: t, target: daemon, cutFlush: true}).start() + "/remote.git"
+	other, o := rmEmptyRepo(t)
+	before := rmSnapshot(t, filepath.Join(other, ".git"))
+	_, err := o.Fetch(context.Background(), url, func(string) bool { return true })
+	if err == nil || !strings.Contains(err.Error(), "hung up") {
+		t.Errorf("Fetch of a stream without its final flush-pkt: %v; want an error saying the remote hung up", err)
+	}
+	if after := rmSnapshot(t, filepath.Join(other, ".git")); after != before {
+		t.Errorf("the repository fetched into changed:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+	_, err = FetchCommits(context.Background(), url, func(refs map[string]Hash) ([]Hash, error) {
+		return []Hash{refs["refs/heads/main"]}, nil
+	})
+	if err == nil || !strings.Contains(err.Error(), "hung up") {
+		t.Errorf("FetchCommits of a stream without its final flush-pkt: %v; want an error saying the remote hung up", err)
+	}
+	// The same server, not cut: both work (the proxy is sound).
+	url = (&rmProxy{t: t, target: daemon}).start() + "/remote.git"
+	if _, err := o.Fetch(context.Background(), url, func(string) bool { return true }); err != nil {
+		t.Errorf("Fetch through a proxy that relays everything: %v", err)
 	}
 }

@@ -561,6 +561,26 @@ func (c *httpConn) close() error {
 }
 
 // remoteErr names the operation and the remote (without its password).
-func remoteErr(op, url string, err error) error {
-	return fmt.Errorf("%s %s: %w", op, redactURL(url), err)
+// When ctx has ended, the error is ctx's (see interrupted).
+func remoteErr(ctx context.Context, op, url string, err error) error {
+	return fmt.Errorf("%s %s: %w", op, redactURL(url), interrupted(ctx, err))
+}
+
+// interrupted is err, or, when ctx has ended, ctx's error in its place
+// (with the cause given to cancel, if any): ending ctx kills the service
+// process or closes the connection under the operation, and the error
+// that makes (a broken pipe, a closed file, an early end of stream) says
+// nothing of why.
+func interrupted(ctx context.Context, err error) error {
+	cerr := ctx.Err()
+	if err == nil || cerr == nil {
+		return err
+	}
+	if cause := context.Cause(ctx); cause != nil && cause != cerr && !errors.Is(err, cause) {
+		return fmt.Errorf("%w: %w", cerr, cause)
+	}
+	if errors.Is(err, cerr) {
+		return err
+	}
+	return cerr
 }

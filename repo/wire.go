@@ -252,15 +252,19 @@ func readFetchResponse(rd io.Reader, depth int, sideband int) (io.Reader, shallo
 	return rd, su, nil
 }
 
+// responseErr is the error of a scanner that stopped: the stream ended
+// (nil) where the protocol says more must come, or the remote's "ERR".
 func responseErr(err error) error {
 	if err == nil {
-		return io.ErrUnexpectedEOF
+		return fmt.Errorf("the remote hung up before the end of its answer: %w", io.ErrUnexpectedEOF)
 	}
 	return wireErr(err)
 }
 
 // demuxer reads the pack out of side-band framing: channel 1 is data,
-// 2 progress (dropped), 3 a fatal error from the remote.
+// 2 progress (dropped), 3 a fatal error from the remote. The stream ends
+// with a flush-pkt; an end of stream before it is an error, since a pack
+// cut short there might otherwise pass for a whole one.
 type demuxer struct {
 	s       *pktline.Scanner
 	pending []byte
@@ -276,7 +280,7 @@ func (d *demuxer) Read(p []byte) (int, error) {
 			if err := d.s.Err(); err != nil {
 				d.err = wireErr(err)
 			} else {
-				d.err = io.EOF
+				d.err = fmt.Errorf("the remote hung up before the end of the pack: %w", io.ErrUnexpectedEOF)
 			}
 			continue
 		}

@@ -154,6 +154,15 @@ func TestFetchRequestAndResponse(t *testing.T) {
 	if _, err := io.ReadAll(rd); err == nil || !strings.Contains(err.Error(), "out of memory") {
 		t.Errorf("channel 3: %v", err)
 	}
+	// The pack ends with a flush-pkt: a stream that ends before it was cut
+	// short, however whole the bytes so far look.
+	rd, _, err = readFetchResponse(pkts(t, "NAK\n", "\x01PACK", "\x01-data"), 0, 65520)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := io.ReadAll(rd); err == nil || !strings.Contains(err.Error(), "hung up") || !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Errorf("side-band stream without its flush-pkt: read %q, %v; want an error saying the remote hung up", got, err)
+	}
 	// Anything else where ACK/NAK belongs is an error.
 	if _, _, err := readFetchResponse(pkts(t, "PACK\n"), 0, 0); err == nil {
 		t.Error("a response without ACK or NAK was accepted")
