@@ -104,7 +104,7 @@ func (r *Repo) absURL(u string) string {
 // ListRemote returns the refs a remote advertises, by full name, with
 // "HEAD" when the remote has one. An empty repository has none.
 func ListRemote(ctx context.Context, url string) (map[string]Hash, error) {
-	c, a, err := openService(ctx, url, uploadPack, "listing refs of")
+	c, a, err := openService(ctx, nil, url, uploadPack, "listing refs of")
 	if err != nil {
 		return nil, err
 	}
@@ -113,13 +113,19 @@ func ListRemote(ctx context.Context, url string) (map[string]Hash, error) {
 }
 
 // openService connects to a service of url and reads the refs it
-// advertises (none for an empty repository). op names the operation in
-// errors. The caller closes the connection.
-func openService(ctx context.Context, url, service, op string) (wireConn, *advert, error) {
+// advertises (none for an empty repository). r, when not nil, is the
+// repository whose config the transport reads (ssh.variant); without one,
+// the user's config is read. op names the operation in errors. The caller
+// closes the connection.
+func openService(ctx context.Context, r *Repo, url, service, op string) (wireConn, *advert, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, nil, remoteErr(ctx, op, url, err)
 	}
-	c, err := dial(ctx, url, service)
+	config := func(key string) (string, bool) { return protectedConfig().get(key) }
+	if r != nil {
+		config = r.Config
+	}
+	c, err := dial(ctx, url, service, config)
 	if err != nil {
 		return nil, nil, remoteErr(ctx, op, url, err)
 	}
@@ -185,7 +191,7 @@ type FetchResult struct {
 // file, as git does, so that the repository stays whole for git fsck and
 // git log.
 func (r *Repo) Fetch(ctx context.Context, url string, match func(ref string) bool) (FetchResult, error) {
-	c, a, err := openService(ctx, url, uploadPack, "fetching from")
+	c, a, err := openService(ctx, r, url, uploadPack, "fetching from")
 	if err != nil {
 		return FetchResult{}, err
 	}
@@ -478,7 +484,7 @@ type PushResult struct {
 // on the remote; when the remote supports it, all of them succeed or none
 // does. plan returning no update sends nothing.
 func (r *Repo) Push(ctx context.Context, url string, plan func(remote map[string]Hash) ([]RefUpdate, error)) (PushResult, error) {
-	c, a, err := openService(ctx, url, receivePack, "pushing to")
+	c, a, err := openService(ctx, r, url, receivePack, "pushing to")
 	if err != nil {
 		return PushResult{}, err
 	}
@@ -510,6 +516,11 @@ func (r *Repo) Push(ctx context.Context, url string, plan func(remote map[string
 	var haves []Hash
 	for _, name := range sortedKeys(res.Remote) {
 		if h := res.Remote[name]; r.HasObject(h) {
+			haves = append(haves, h)
+		}
+	}
+	for _, h := range a.haves { // the remote's alternates have these too
+		if r.HasObject(h) {
 			haves = append(haves, h)
 		}
 	}
@@ -951,7 +962,7 @@ type Objects struct {
 // remote allows it (uploadpack.allowReachableSHA1InWant); otherwise the
 // error wraps ErrNotAdvertised.
 func FetchCommits(ctx context.Context, url string, pick func(refs map[string]Hash) ([]Hash, error)) (*Objects, error) {
-	c, a, err := openService(ctx, url, uploadPack, "fetching from")
+	c, a, err := openService(ctx, nil, url, uploadPack, "fetching from")
 	if err != nil {
 		return nil, err
 	}

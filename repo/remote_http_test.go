@@ -5,6 +5,7 @@ package repo
 // (rmWire*, in remote_test.go) are the same for every transport.
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/cgi"
@@ -13,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -27,6 +29,34 @@ const (
 // skip only when git http-backend is not installed.
 func rmHTTP(t *testing.T, base string) string {
 	t.Helper()
+	backend := rmHTTPBackend(t, base)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		user, pass, ok := req.BasicAuth()
+		if !ok || user != rmHTTPUser || pass != rmHTTPPass {
+			w.Header().Set("WWW-Authenticate", `Basic realm="gitseal test"`)
+			http.Error(w, "authentication required", http.StatusUnauthorized)
+			return
+		}
+		backend.ServeHTTP(w, req)
+	}))
+	t.Cleanup(srv.Close)
+	return strings.TrimPrefix(srv.URL, "http://")
+}
+
+// rmHTTPServe serves h on 127.0.0.1 and returns its host:port. The server
+// is closed when the test ends.
+func rmHTTPServe(t *testing.T, h http.HandlerFunc) string {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return strings.TrimPrefix(srv.URL, "http://")
+}
+
+// rmHTTPBackend is git http-backend serving the bare repositories under
+// base, through net/http/cgi. Tests skip only when git http-backend is not
+// installed.
+func rmHTTPBackend(t *testing.T, base string) http.Handler {
+	t.Helper()
 	execPath, err := exec.Command("git", "--exec-path").Output()
 	if err != nil {
 		t.Skipf("git http-backend tests skipped: git --exec-path: %v", err)
@@ -36,7 +66,7 @@ func rmHTTP(t *testing.T, base string) string {
 		t.Skip("git http-backend tests skipped: git-http-backend is not installed")
 	}
 	home := t.TempDir()
-	cgiHandler := &cgi.Handler{
+	return &cgi.Handler{
 		Path: backend,
 		Dir:  base,
 		Env: []string{
@@ -49,17 +79,6 @@ func rmHTTP(t *testing.T, base string) string {
 		},
 		Stderr: rmLogWriter{t},
 	}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		user, pass, ok := req.BasicAuth()
-		if !ok || user != rmHTTPUser || pass != rmHTTPPass {
-			w.Header().Set("WWW-Authenticate", `Basic realm="gitseal test"`)
-			http.Error(w, "authentication required", http.StatusUnauthorized)
-			return
-		}
-		cgiHandler.ServeHTTP(w, req)
-	}))
-	t.Cleanup(srv.Close)
-	return strings.TrimPrefix(srv.URL, "http://")
 }
 
 // rmHTTPBare makes a bare repository under base that accepts pushes over
@@ -165,4 +184,125 @@ func TestHTTPCancel(t *testing.T) {
 	base := t.TempDir()
 	bare := rmHTTPBare(t, base, "remote.git")
 	rmWireCancel(t, bare, rmHTTPURL(rmHTTP(t, base), rmHTTPUser, rmHTTPPass, "remote.git"))
+}
+
+// rmCTWriter adds parameters to the media type of git's smart HTTP
+// answers.
+type rmCTWriter struct{ http.ResponseWriter }
+
+func (w rmCTWriter) WriteHeader(code int) {
+	if ct := w.Header().Get("Content-Type"); strings.HasPrefix(ct, "application/x-git-") {
+		w.Header().Set("Content-Type", ct+"; charset=utf-8")
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w rmCTWriter) Write(p []byte) (int, error) {
+	if w.Header().Get("Content-Type") == "" {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriter.Write(p)
+}
+
+// TestHTTPContentTypeParameters: a server whose answers carry their media
+// type with parameters (application/x-git-upload-pack-advertisement;
+// charset=utf-8) speaks smart HTTP all the same.
+func TestHTTPContentTypeParameters(t *testing.T) {
+	base := t.TempDir()
+	bare := rmHTTPBare(t, base, "remote.git")
+	rmHTTPBare(t, base, "empty.git")
+	other := rmHTTPBare(t, base, "other.git")
+	backend := rmHTTPBackend(t, base)
+	var sawParam bool
+	var mu sync.Mutex
+	hp := rmHTTPServe(t, func(w http.ResponseWriter, req *http.Request) {
+		backend.ServeHTTP(rmCTWriter{w}, req)
+		mu.Lock()
+		sawParam = sawParam || strings.HasSuffix(w.Header().Get("Content-Type"), "; charset=utf-8")
+		mu.Unlock()
+	})
+	rmWireListRemote(t, bare, rmHTTPURL(hp, "", "", "remote.git"), rmHTTPURL(hp, "", "", "empty.git"))
+	rmWireFetchCommits(t, other, rmHTTPURL(hp, "", "", "other.git"))
+	mu.Lock()
+	tested := sawParam
+	mu.Unlock()
+	if !tested {
+		t.Error("the server never sent a media type with parameters: the test tests nothing")
+	}
+	// git agrees the server is sound.
+	rmLsRemote(t, bare, rmHTTPURL(hp, "", "", "remote.git"))
+}
+
+// TestHTTPQueryString: a URL's query string is kept on every request
+// (some servers route or authorise by it), with service= added to it for
+// the advertisement, as git does; the whole round trip works through a
+// server that answers 404 without it. (git itself appends info/refs to
+// the URL's text, query and all, so its path lands in the query: no check
+// against git here.)
+func TestHTTPQueryString(t *testing.T) {
+	base := t.TempDir()
+	bare := rmHTTPBare(t, base, "remote.git")
+	backend := rmHTTPBackend(t, base)
+	var mu sync.Mutex
+	var seen []string
+	hp := rmHTTPServe(t, func(w http.ResponseWriter, req *http.Request) {
+		mu.Lock()
+		seen = append(seen, req.Method+" "+req.URL.RequestURI())
+		mu.Unlock()
+		q := req.URL.Query()
+		if q.Get("tenant") != "acme" || (req.Method == http.MethodGet && q.Get("service") == "") {
+			http.NotFound(w, req)
+			return
+		}
+		backend.ServeHTTP(w, req)
+	})
+	url := rmHTTPURL(hp, "", "", "remote.git?tenant=acme")
+	rmWireRoundTrip(t, bare, url)
+	mu.Lock()
+	defer mu.Unlock()
+	for _, r := range seen {
+		if !strings.Contains(r, "tenant=acme") {
+			t.Errorf("request %s lost the URL's query", r)
+		}
+	}
+	if len(seen) == 0 || !strings.Contains(strings.Join(seen, "\n"), "POST /remote.git/git-receive-pack?tenant=acme") {
+		t.Errorf("requests made:\n%s\nwant a push POSTed to /remote.git/git-receive-pack?tenant=acme", strings.Join(seen, "\n"))
+	}
+}
+
+// TestHTTPForbidden: an HTTP 403 says access was refused, not that
+// credentials were wrong (a 401 says that): without credentials it
+// suggests giving some, with them it says the account lacks access. Every
+// operation fails, nothing is written, no password is shown.
+func TestHTTPForbidden(t *testing.T) {
+	base := t.TempDir()
+	bare := rmHTTPBare(t, base, "remote.git")
+	seed := rmRepo(t, 2, 1)
+	rmGit(t, seed, "push", "-q", bare, "main", "refs/gitseal/*:refs/gitseal/*")
+	hp := rmHTTPServe(t, func(w http.ResponseWriter, req *http.Request) {
+		http.Error(w, "forbidden", http.StatusForbidden)
+	})
+	t.Run("no-credentials", func(t *testing.T) {
+		rmWireRefused(t, bare, rmHTTPURL(hp, "", "", "remote.git"), func(op string, err error) {
+			t.Logf("%s: %v", op, err)
+			msg := err.Error()
+			if !errors.Is(err, errAccessRefused) || !strings.Contains(msg, "403") || !strings.Contains(msg, "USER:TOKEN@") {
+				t.Errorf("%s: %v; want access refused (403), suggesting credentials in the URL", op, err)
+			}
+			if errors.Is(err, errAuthFailed) || strings.Contains(msg, "refused the URL's credentials") {
+				t.Errorf("%s: %v speaks of refused credentials; none were sent", op, err)
+			}
+		})
+	})
+	t.Run("with-credentials", func(t *testing.T) {
+		rmWireRefused(t, bare, rmHTTPURL(hp, rmHTTPUser, rmHTTPPass, "remote.git"), func(op string, err error) {
+			t.Logf("%s: %v", op, err)
+			if !errors.Is(err, errAccessRefused) || !strings.Contains(err.Error(), "403") || !strings.Contains(err.Error(), "credentials") {
+				t.Errorf("%s: %v; want access refused (403) with the URL's credentials", op, err)
+			}
+			if strings.Contains(err.Error(), rmHTTPPass) {
+				t.Errorf("%s: the error shows the URL's password: %v", op, err)
+			}
+		})
+	})
 }

@@ -575,3 +575,157 @@ func TestSSHCancel(t *testing.T) {
 	e := rmSSHStart(t)
 	rmWireCancel(t, e.bare(t, "path/to/repo.git"), e.url("path/to/repo.git"))
 }
+
+// TestSSHScpLikePort: the scp-like forms with a bracketed host name a port
+// ([host:port]:path, user@[host:port]:path), which reaches ssh as its port
+// option; the path is given as written.
+func TestSSHScpLikePort(t *testing.T) {
+	e := rmSSHStart(t)
+	bare := e.bare(t, "path/to/repo.git")
+	local := rmRepo(t, 1, 1)
+	rmGit(t, local, "push", "-q", bare, "main", "refs/gitseal/*:refs/gitseal/*")
+	want := rmGit(t, bare, "rev-parse", "refs/gitseal/publish/prod")
+	for _, addr := range []string{
+		fmt.Sprintf("git@[127.0.0.1:%d]:path/to/repo.git", e.srv.port()),
+		fmt.Sprintf("[127.0.0.1:%d]:/path/to/repo.git", e.srv.port()),
+	} {
+		if strings.HasPrefix(addr, "[") {
+			// No user in the address: the ssh command names it.
+			t.Setenv("GIT_SSH_COMMAND", e.sshCommand()+" -l git")
+		}
+		refs, err := ListRemote(context.Background(), addr)
+		if err != nil {
+			t.Errorf("ListRemote(%s): %v", addr, err)
+			continue
+		}
+		if refs["refs/gitseal/publish/prod"].String() != want {
+			t.Errorf("ListRemote(%s) = %v, want refs/gitseal/publish/prod at %s", addr, refs, want)
+		}
+	}
+	if ran := e.srv.commands(); len(ran) != 2 || ran[0] != "upload-pack path/to/repo.git" || ran[1] != "upload-pack path/to/repo.git" {
+		t.Errorf("the server ran %q", ran)
+	}
+}
+
+// rmSSHPrograms writes, in a new directory, a stand-in for PuTTY's plink
+// (it takes -P port and -batch, refuses any other option, OpenSSH's -p and
+// -G among them, and reaches the host with OpenSSH) under the names
+// plink, tortoiseplink and my-plink, and an OpenSSH wrapper under the name
+// my-ssh. Each logs its arguments, one run a line, to the returned file.
+func (e *rmSSH) programs(t *testing.T) (dir, log string) {
+	t.Helper()
+	dir = t.TempDir()
+	log = filepath.Join(dir, "log")
+	plink := `#!/bin/sh
+echo "$(basename "$0") $*" >> ` + log + `
+port=
+while :; do
+	case "$1" in
+	-P) port=$2; shift 2 ;;
+	-batch) shift ;;
+	-*) echo "$(basename "$0"): unknown option $1" >&2; exit 1 ;;
+	*) break ;;
+	esac
+done
+exec ` + e.sshCommand() + ` ${port:+-p "$port"} "$@"
+`
+	openssh := `#!/bin/sh
+echo "$(basename "$0") $*" >> ` + log + `
+exec ` + e.sshCommand() + ` "$@"
+`
+	for name, text := range map[string]string{"plink": plink, "tortoiseplink": plink, "my-plink": plink, "my-ssh": openssh} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir, log
+}
+
+// TestSSHVariants: the port of an ssh:// URL reaches the ssh program in
+// the form it takes, chosen by git's rules (git help config, ssh.variant):
+// by the program's name (plink, tortoiseplink), by GIT_SSH_VARIANT or
+// ssh.variant (the repository's config, or the user's without one), and
+// for a name it does not know by asking the program with -G whether it
+// takes OpenSSH's options. A program that takes no options cannot be given
+// a port: that fails saying how to fix it, and nothing runs on the server.
+func TestSSHVariants(t *testing.T) {
+	e := rmSSHStart(t)
+	bare := e.bare(t, "path/to/repo.git")
+	local := rmRepo(t, 1, 1)
+	rmGit(t, local, "push", "-q", bare, "main", "refs/gitseal/*:refs/gitseal/*")
+	want := rmGit(t, bare, "rev-parse", "refs/gitseal/publish/prod")
+	dir, log := e.programs(t)
+	port := fmt.Sprint(e.srv.port())
+	url := e.url("path/to/repo.git")
+	noGlobal := filepath.Join(t.TempDir(), "gitconfig")
+	for _, tc := range []struct {
+		name                  string
+		gitSSH, gitSSHCommand string // program, command line (relative to dir)
+		variant               string // GIT_SSH_VARIANT; "" unset
+		global, local         string // ssh.variant in the user's, the repository's config
+		wantLog               []string
+		wantErr               string
+	}{
+		{name: "plink", gitSSH: "plink", wantLog: []string{"plink -P " + port + " git@127.0.0.1 git-upload-pack '/path/to/repo.git'"}},
+		{name: "tortoiseplink", gitSSH: "tortoiseplink", wantLog: []string{"tortoiseplink -batch -P " + port + " git@127.0.0.1 git-upload-pack '/path/to/repo.git'"}},
+		{name: "plink-command-line", gitSSHCommand: "plink", wantLog: []string{"plink -P " + port + " git@127.0.0.1 git-upload-pack '/path/to/repo.git'"}},
+		{name: "GIT_SSH_VARIANT", gitSSH: "my-plink", variant: "putty", wantLog: []string{"my-plink -P " + port + " git@127.0.0.1 git-upload-pack '/path/to/repo.git'"}},
+		{name: "user-config", gitSSH: "my-plink", global: "plink", wantLog: []string{"my-plink -P " + port + " git@127.0.0.1 git-upload-pack '/path/to/repo.git'"}},
+		{name: "repository-config", gitSSH: "my-plink", local: "tortoiseplink", wantLog: []string{"my-plink -batch -P " + port + " git@127.0.0.1 git-upload-pack '/path/to/repo.git'"}},
+		{name: "probed-openssh", gitSSH: "my-ssh", wantLog: []string{"my-ssh -G -p " + port + " git@127.0.0.1", "my-ssh -p " + port + " git@127.0.0.1 git-upload-pack '/path/to/repo.git'"}},
+		{name: "probed-simple", gitSSH: "my-plink", wantLog: []string{"my-plink -G -p " + port + " git@127.0.0.1"}, wantErr: "ssh.variant"},
+		{name: "simple", gitSSH: "my-ssh", variant: "simple", wantErr: "ssh.variant"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			os.Remove(log)
+			t.Setenv("GIT_SSH_COMMAND", "")
+			t.Setenv("GIT_SSH", "")
+			if tc.gitSSH != "" {
+				t.Setenv("GIT_SSH", filepath.Join(dir, tc.gitSSH))
+			}
+			if tc.gitSSHCommand != "" {
+				t.Setenv("GIT_SSH_COMMAND", "'"+filepath.Join(dir, tc.gitSSHCommand)+"'")
+			}
+			t.Setenv("GIT_SSH_VARIANT", tc.variant)
+			if tc.variant == "" {
+				os.Unsetenv("GIT_SSH_VARIANT")
+			}
+			global := ""
+			if tc.global != "" {
+				global = "[ssh]\n\tvariant = " + tc.global + "\n"
+			}
+			if err := os.WriteFile(noGlobal, []byte(global), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			t.Setenv("GIT_CONFIG_GLOBAL", noGlobal)
+			before := len(e.srv.commands())
+			var refs map[string]Hash
+			var err error
+			if tc.local != "" {
+				other, o := rmEmptyRepo(t)
+				rmGit(t, other, "config", "ssh.variant", tc.local)
+				var fr FetchResult
+				fr, err = o.Fetch(context.Background(), url, func(string) bool { return false })
+				refs = fr.Refs
+			} else {
+				refs, err = ListRemote(context.Background(), url)
+			}
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) || !strings.Contains(err.Error(), "port "+port) {
+					t.Errorf("err = %v; want an error naming the port and %s", err, tc.wantErr)
+				}
+				if ran := e.srv.commands()[before:]; len(ran) != 0 {
+					t.Errorf("the server ran %v", ran)
+				}
+			} else if err != nil {
+				t.Fatalf("listing refs: %v", err)
+			} else if refs["refs/gitseal/publish/prod"].String() != want {
+				t.Errorf("refs = %v, want refs/gitseal/publish/prod at %s", refs, want)
+			}
+			got, _ := os.ReadFile(log)
+			if lines := strings.Split(strings.TrimSpace(string(got)), "\n"); strings.Join(lines, "\n") != strings.Join(tc.wantLog, "\n") {
+				t.Errorf("the ssh program ran as:\n%s\nwant:\n%s", got, strings.Join(tc.wantLog, "\n"))
+			}
+		})
+	}
+}

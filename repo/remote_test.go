@@ -941,3 +941,43 @@ func TestPackCutShort(t *testing.T) {
 		t.Errorf("Fetch through a proxy that relays everything: %v", err)
 	}
 }
+
+// TestPushAlternates: receive-pack's ".have" lines (the tips of its
+// alternates) are not refs: they are in no ref map given to plan or
+// returned, but what they reach is taken as on the remote, and not sent.
+func TestPushAlternates(t *testing.T) {
+	ctx := context.Background()
+	local := rmRepo(t, 3, 1)
+	dir := t.TempDir()
+	shared := rmBare(t, dir, "shared.git")
+	rmGit(t, local, "push", "-q", shared, "main")
+	bare := rmBare(t, dir, "remote.git")
+	if err := os.WriteFile(filepath.Join(bare, "objects", "info", "alternates"), []byte(filepath.Join(shared, "objects")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Open(local)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	head := rmHash(t, rmGit(t, local, "rev-parse", "HEAD"))
+	res, err := r.Push(ctx, bare, func(remote map[string]Hash) ([]RefUpdate, error) {
+		if len(remote) != 0 {
+			t.Errorf("plan was given %v; the remote has no refs", remote)
+		}
+		return []RefUpdate{{Name: "refs/gitseal/pins/prod", New: head}}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Remote) != 0 {
+		t.Errorf("PushResult.Remote = %v; the remote has no refs", res.Remote)
+	}
+	if res.Objects != 0 {
+		t.Errorf("sent %d objects; the remote's alternate has them all", res.Objects)
+	}
+	if got := rmGit(t, bare, "rev-parse", "refs/gitseal/pins/prod"); got != head.String() {
+		t.Errorf("the pin is at %s on the remote, want %s", got, head)
+	}
+	rmFsck(t, bare)
+}

@@ -6,13 +6,17 @@ package repo
 //     path, as git and go-git do for a local remote, with the variables
 //     that point git at this repository removed from their environment.
 //   - git://host[:port]/path speaks to git daemon over TCP.
-//   - ssh://[user@]host[:port]/path and scp-like [user@]host:path run the
-//     service on the host with the ssh client, as git does: $GIT_SSH_COMMAND
-//     (through the shell) or $GIT_SSH if set, else ssh. Keys, ssh-agent,
-//     known_hosts and ~/.ssh/config are then the user's own ssh setup.
+//   - ssh://[user@]host[:port]/path and scp-like [user@]host:path (the host
+//     bracketed to give a port: [host:port]:path, user@[host:port]:path)
+//     run the service on the host with the ssh client, as git does:
+//     $GIT_SSH_COMMAND (through the shell) or $GIT_SSH if set, else ssh.
+//     Keys, ssh-agent, known_hosts and ~/.ssh/config are then the user's
+//     own ssh setup. The port is passed the way the program takes it
+//     (git's ssh.variant: -p for OpenSSH, -P for plink, none for "simple").
 //   - http(s):// is git's smart HTTP, with the user and password (or
 //     token) of the URL as basic authentication and the proxy of
-//     $HTTPS_PROXY / $HTTP_PROXY.
+//     $HTTPS_PROXY / $HTTP_PROXY. A query string in the URL is kept on
+//     every request, as git keeps it.
 //
 // A password in a URL never appears in an error: messages name the remote
 // by its URL with the password replaced by "***".
@@ -23,12 +27,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net"
 	"net/http"
 	neturl "net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -95,21 +101,61 @@ func parseEndpoint(raw string) (*endpoint, error) {
 	}
 	// scp-like: a ':' before any '/'.
 	if i := strings.IndexByte(raw, ':'); i > 0 && !strings.Contains(raw[:i], "/") {
-		hostPart, p := raw[:i], raw[i+1:]
-		ep := &endpoint{scheme: "ssh", host: hostPart, path: p}
-		if at := strings.LastIndexByte(hostPart, '@'); at >= 0 {
-			ep.user, ep.host = hostPart[:at], hostPart[at+1:]
-		}
-		ep.host = strings.TrimSuffix(strings.TrimPrefix(ep.host, "["), "]")
-		if ep.host == "" || p == "" {
-			return nil, errors.New("not a valid host:path address")
-		}
-		return ep, nil
+		return parseSCPLike(raw)
 	}
 	if raw == "" {
 		return nil, errors.New("empty remote address")
 	}
 	return &endpoint{scheme: "file", path: raw}, nil
+}
+
+// parseSCPLike parses [user@]host:path as git does (connect.c): the host
+// ends at the first ':', unless it is bracketed ([host], user@[host]), when
+// it ends at the ']' and may hold a colon: [host:port]:path names a port
+// when what follows the host's first ':' is a port number, and [::1]:path
+// an IPv6 address.
+func parseSCPLike(raw string) (*endpoint, error) {
+	bad := func(why string) error {
+		return fmt.Errorf("not a valid [user@]host:path address: %s", why)
+	}
+	ep := &endpoint{scheme: "ssh"}
+	open := strings.IndexByte(raw, '[')
+	if open >= 0 && !strings.ContainsAny(raw[:open], ":/") && (open == 0 || raw[open-1] == '@') {
+		end := strings.IndexByte(raw[open:], ']')
+		if end < 0 {
+			return nil, bad("'[' without ']'")
+		}
+		end += open
+		if end+1 >= len(raw) || raw[end+1] != ':' {
+			return nil, bad("no ':' after the bracketed host")
+		}
+		ep.user = strings.TrimSuffix(raw[:open], "@")
+		ep.host, ep.path = raw[open+1:end], raw[end+2:]
+		if h, port, ok := strings.Cut(ep.host, ":"); ok && validPort(port) {
+			ep.host, ep.port = h, port
+		}
+	} else {
+		i := strings.IndexByte(raw, ':')
+		hostPart := raw[:i]
+		ep.host, ep.path = hostPart, raw[i+1:]
+		if at := strings.LastIndexByte(hostPart, '@'); at >= 0 {
+			ep.user, ep.host = hostPart[:at], hostPart[at+1:]
+		}
+	}
+	if ep.host == "" {
+		return nil, bad("no host")
+	}
+	if ep.path == "" {
+		return nil, bad("no repository path")
+	}
+	return ep, nil
+}
+
+// validPort reports whether s is a port number as git's get_port takes
+// one: decimal digits, below 65536.
+func validPort(s string) bool {
+	n, err := strconv.Atoi(s)
+	return err == nil && s[0] >= '0' && s[0] <= '9' && n < 65536
 }
 
 // redactURL is raw with any password in it replaced by "***".
@@ -146,8 +192,13 @@ type wireConn interface {
 	close() error
 }
 
+// configFunc looks up a git config variable (ssh.variant) for a
+// transport: the repository's config, or the user's when there is no
+// repository.
+type configFunc func(key string) (string, bool)
+
 // dial connects to the service of url.
-func dial(ctx context.Context, url, service string) (wireConn, error) {
+func dial(ctx context.Context, url, service string, config configFunc) (wireConn, error) {
 	ep, err := parseEndpoint(url)
 	if err != nil {
 		return nil, err
@@ -158,7 +209,7 @@ func dial(ctx context.Context, url, service string) (wireConn, error) {
 	case "git":
 		return dialDaemon(ctx, ep, service)
 	case "ssh":
-		return dialSSH(ctx, ep, service)
+		return dialSSH(ctx, ep, service, config)
 	default:
 		return &httpConn{ep: ep, service: service}, nil
 	}
@@ -395,35 +446,181 @@ type writeCloser struct {
 
 func (w writeCloser) Close() error { return w.closeFn() }
 
-func dialSSH(ctx context.Context, ep *endpoint, service string) (wireConn, error) {
+// sshVariant is how an ssh program takes its options (git's ssh.variant).
+type sshVariant int
+
+const (
+	// variantAuto: the program's name says nothing; probed with -G when
+	// it matters.
+	variantAuto sshVariant = iota
+	// variantSimple takes the host and the command only.
+	variantSimple
+	// variantSSH is OpenSSH: -p port.
+	variantSSH
+	// variantPlink is PuTTY's plink, or putty: -P port. (git tells the two
+	// apart only for -4/-6, which gitseal never passes.)
+	variantPlink
+	// variantTortoisePlink is TortoiseGit's plink: -batch, -P port.
+	variantTortoisePlink
+)
+
+// sshProgram is the ssh program git would run, as git picks it:
+// GIT_SSH_COMMAND (a shell command line), else GIT_SSH (a program), else
+// ssh.
+type sshProgram struct {
+	cmdline string // GIT_SSH_COMMAND, run through the shell
+	path    string // otherwise, the program
+}
+
+func findSSH() (sshProgram, error) {
+	if c := os.Getenv("GIT_SSH_COMMAND"); c != "" {
+		return sshProgram{cmdline: c}, nil
+	}
+	if p := os.Getenv("GIT_SSH"); p != "" {
+		return sshProgram{path: p}, nil
+	}
+	bin, err := exec.LookPath("ssh")
+	if err != nil {
+		return sshProgram{}, fmt.Errorf("ssh:// remotes are reached with the ssh client, which is not installed (or set GIT_SSH_COMMAND): %w", err)
+	}
+	return sshProgram{path: bin}, nil
+}
+
+// command runs the program with args, as git does: a command line through
+// the shell with the arguments after it, a program directly.
+func (p sshProgram) command(ctx context.Context, args ...string) *exec.Cmd {
+	if p.cmdline != "" {
+		return exec.CommandContext(ctx, "/bin/sh", append([]string{"-c", p.cmdline + ` "$@"`, "ssh"}, args...)...)
+	}
+	return exec.CommandContext(ctx, p.path, args...)
+}
+
+// name is the program's file name: the first word of a command line.
+func (p sshProgram) name() string {
+	if p.cmdline == "" {
+		return filepath.Base(p.path)
+	}
+	return filepath.Base(firstShellWord(p.cmdline))
+}
+
+// firstShellWord is the first word of a command line, with the quoting
+// git's split_cmdline undoes ('…', "…", backslash inside double quotes).
+func firstShellWord(s string) string {
+	s = strings.TrimLeft(s, " \t\n")
+	var b strings.Builder
+	var quote byte
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case quote == 0 && (c == ' ' || c == '\t' || c == '\n'):
+			return b.String()
+		case quote == 0 && (c == '\'' || c == '"'):
+			quote = c
+		case quote != 0 && c == quote:
+			quote = 0
+		case quote == '"' && c == '\\' && i+1 < len(s):
+			i++
+			b.WriteByte(s[i])
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// sshVariantOf determines the variant as git does: $GIT_SSH_VARIANT, else
+// the ssh.variant config ("auto" asks for detection; a value not known
+// means ssh), else the program's name (ssh, plink, tortoiseplink, with or
+// without .exe, in any case).
+func sshVariantOf(p sshProgram, config configFunc) sshVariant {
+	v, set := os.LookupEnv("GIT_SSH_VARIANT")
+	if !set && config != nil {
+		v, set = config("ssh.variant")
+	}
+	if set {
+		switch v {
+		case "auto":
+		case "plink", "putty":
+			return variantPlink
+		case "tortoiseplink":
+			return variantTortoisePlink
+		case "simple":
+			return variantSimple
+		default:
+			return variantSSH
+		}
+	}
+	switch strings.ToLower(p.name()) {
+	case "ssh", "ssh.exe":
+		return variantSSH
+	case "plink", "plink.exe":
+		return variantPlink
+	case "tortoiseplink", "tortoiseplink.exe":
+		return variantTortoisePlink
+	}
+	return variantAuto
+}
+
+// sshArgs are the arguments to run service on the remote of ep with a
+// program of variant v.
+func sshArgs(ep *endpoint, service string, v sshVariant, prog string) ([]string, error) {
+	var args []string
+	if v == variantTortoisePlink {
+		args = append(args, "-batch")
+	}
+	if ep.port != "" {
+		switch v {
+		case variantSSH:
+			args = append(args, "-p", ep.port)
+		case variantPlink, variantTortoisePlink:
+			args = append(args, "-P", ep.port)
+		default:
+			return nil, fmt.Errorf("ssh: the address names port %s, but %s takes no options (ssh variant \"simple\"): set the port in ~/.ssh/config instead, or set GIT_SSH_VARIANT (or `git config ssh.variant`) to ssh, plink, putty or tortoiseplink, whichever the program is", ep.port, prog)
+		}
+	}
+	return append(args, ep.target(), service+" "+sqQuote(ep.path)), nil
+}
+
+// target is [user@]host, as the ssh program takes it.
+func (ep *endpoint) target() string {
+	if ep.user != "" {
+		return ep.user + "@" + ep.host
+	}
+	return ep.host
+}
+
+func dialSSH(ctx context.Context, ep *endpoint, service string, config configFunc) (wireConn, error) {
 	// A host or user that starts with '-' would be read by ssh as an
 	// option (CVE-2017-1000117); git refuses them, and so do we.
 	if strings.HasPrefix(ep.host, "-") || strings.HasPrefix(ep.user, "-") {
 		return nil, fmt.Errorf("ssh: strange host or user name %q refused", ep.user+"@"+ep.host)
 	}
-	var args []string
-	if ep.port != "" {
-		args = append(args, "-p", ep.port)
+	prog, err := findSSH()
+	if err != nil {
+		return nil, err
 	}
-	target := ep.host
-	if ep.user != "" {
-		target = ep.user + "@" + ep.host
-	}
-	args = append(args, target, service+" "+sqQuote(ep.path))
-	var cmd *exec.Cmd
-	switch {
-	case os.Getenv("GIT_SSH_COMMAND") != "":
-		// As git runs it: through the shell, the arguments after it.
-		cmd = exec.Command("/bin/sh", append([]string{"-c", os.Getenv("GIT_SSH_COMMAND") + ` "$@"`, "ssh"}, args...)...)
-	case os.Getenv("GIT_SSH") != "":
-		cmd = exec.Command(os.Getenv("GIT_SSH"), args...)
-	default:
-		bin, err := exec.LookPath("ssh")
-		if err != nil {
-			return nil, fmt.Errorf("ssh:// remotes are reached with the ssh client, which is not installed (or set GIT_SSH_COMMAND): %w", err)
+	v := sshVariantOf(prog, config)
+	if v == variantAuto {
+		v = variantSimple
+		// Only a port needs options. Whether the program takes OpenSSH's
+		// is asked of it as git asks: "-G" prints the configuration and
+		// connects nowhere.
+		if ep.port != "" {
+			probe := prog.command(ctx, "-G", "-p", ep.port, ep.target())
+			if probe.Run() == nil {
+				v = variantSSH
+			}
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
 		}
-		cmd = exec.Command(bin, args...)
 	}
+	args, err := sshArgs(ep, service, v, prog.name())
+	if err != nil {
+		return nil, err
+	}
+	target := ep.target()
+	cmd := prog.command(ctx, args...)
 	return startService(ctx, cmd, func(stderr string) error {
 		switch {
 		case strings.Contains(stderr, "Host key verification failed"), strings.Contains(stderr, "REMOTE HOST IDENTIFICATION HAS CHANGED"):
@@ -440,7 +637,7 @@ func dialSSH(ctx context.Context, ep *endpoint, service string) (wireConn, error
 type httpConn struct {
 	ep      *endpoint
 	service string
-	base    string // the repository URL, after any redirect of the GET
+	base    neturl.URL // the repository URL, after any redirect of the GET
 	body    io.ReadCloser
 }
 
@@ -459,13 +656,18 @@ func (c *httpConn) do(req *http.Request) (*http.Response, error) {
 		}
 		return nil, err
 	}
+	anonymous := c.ep.user == "" && !c.ep.passSet
 	switch {
 	case resp.StatusCode == http.StatusOK:
 		return resp, nil
-	case resp.StatusCode == http.StatusUnauthorized && c.ep.user == "" && !c.ep.passSet:
+	case resp.StatusCode == http.StatusUnauthorized && anonymous:
 		err = fmt.Errorf("%w: the server asks for credentials; put them in the URL (https://USER:TOKEN@host/…)", errAuthRequired)
-	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
-		err = fmt.Errorf("%w: the server refused the URL's credentials (HTTP %d)", errAuthFailed, resp.StatusCode)
+	case resp.StatusCode == http.StatusUnauthorized:
+		err = fmt.Errorf("%w: the server refused the URL's credentials (HTTP 401)", errAuthFailed)
+	case resp.StatusCode == http.StatusForbidden && anonymous:
+		err = fmt.Errorf("%w (HTTP 403) to a request without credentials; if the repository needs them, put them in the URL (https://USER:TOKEN@host/…)", errAccessRefused)
+	case resp.StatusCode == http.StatusForbidden:
+		err = fmt.Errorf("%w (HTTP 403) with the URL's credentials: the server does not give that account access to this repository (check its permissions, or the token's scopes)", errAccessRefused)
 	case resp.StatusCode == http.StatusNotFound:
 		err = fmt.Errorf("%w (HTTP 404)", errNoRepository)
 	default:
@@ -478,7 +680,15 @@ func (c *httpConn) do(req *http.Request) (*http.Response, error) {
 func (c *httpConn) advert(ctx context.Context) (*advert, error) {
 	u := *c.ep.httpURL
 	u.Path = strings.TrimSuffix(u.Path, "/") + "/info/refs"
-	u.RawQuery = "service=" + c.service
+	u.RawPath, u.Fragment, u.RawFragment = "", "", ""
+	// The URL's own query stays (a server may route or authorise by it),
+	// with service= appended with '&' as git appends it. (git appends
+	// "info/refs" to the URL's text, so with a query its path ends up in
+	// the query; the path goes in the path here.)
+	if u.RawQuery != "" {
+		u.RawQuery += "&"
+	}
+	u.RawQuery += "service=" + c.service
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		return nil, err
@@ -488,16 +698,20 @@ func (c *httpConn) advert(ctx context.Context) (*advert, error) {
 		return nil, err
 	}
 	defer resp.Body.Close()
-	if ct := resp.Header.Get("Content-Type"); ct != "application/x-"+c.service+"-advertisement" {
-		return nil, fmt.Errorf("the server does not speak git's smart HTTP protocol (answered %q)", ct)
+	// A media type may come with parameters ("; charset=utf-8").
+	ct := resp.Header.Get("Content-Type")
+	if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/x-"+c.service+"-advertisement" {
+		return nil, fmt.Errorf("the server does not speak git's smart HTTP protocol (answered %q)", clip(ct))
 	}
 	if c.ep.httpURL.Scheme == "https" && resp.Request.URL.Scheme != "https" {
 		return nil, fmt.Errorf("the server redirected from https to %s; refusing to go on without TLS", resp.Request.URL.Scheme)
 	}
 	final := *resp.Request.URL
-	final.User, final.RawQuery = nil, ""
+	final.User = nil
 	final.Path = strings.TrimSuffix(final.Path, "/info/refs")
-	c.base = final.String()
+	final.RawPath = ""
+	final.RawQuery = strings.TrimSuffix(strings.TrimSuffix(final.RawQuery, "service="+c.service), "&")
+	c.base = final
 	s := pktline.NewScanner(resp.Body)
 	if !s.Scan() || strings.TrimSuffix(string(s.Bytes()), "\n") != "# service="+c.service {
 		return nil, fmt.Errorf("malformed smart HTTP advertisement: %v", wireErr(s.Err()))
@@ -535,7 +749,9 @@ func (c *httpConn) request(ctx context.Context, write func(io.Writer) error) (io
 	default:
 		body = io.MultiReader(&head, pr)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/"+c.service, body)
+	u := c.base
+	u.Path = strings.TrimSuffix(u.Path, "/") + "/" + c.service
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), body)
 	if err != nil {
 		pr.CloseWithError(err)
 		wait()

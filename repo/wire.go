@@ -31,12 +31,19 @@ var (
 	errNoRepository = errors.New("no git repository there")
 	errAuthRequired = errors.New("authentication required")
 	errAuthFailed   = errors.New("authentication failed")
+	// errAccessRefused: an HTTP 403, which is not about credentials being
+	// wrong (that is a 401) but about access being refused.
+	errAccessRefused = errors.New("access refused")
 )
 
 // advert is a remote's ref advertisement.
 type advert struct {
 	refs map[string]Hash // by full name, "HEAD" included when advertised
 	caps map[string]string
+	// haves are the ".have" lines of receive-pack: tips of the remote's
+	// alternates, objects it has that are at none of its refs. They are
+	// not refs and never appear in refs.
+	haves []Hash
 	// shallow are the remote's shallow commits: it has them but not their
 	// parents, so a pack it sends stops there.
 	shallow []Hash
@@ -51,7 +58,8 @@ func (a *advert) supports(c string) bool {
 // repository advertises no refs (git sends "capabilities^{}" in their
 // place; an empty stream or a lone flush-pkt also counts as empty). An
 // "ERR" line becomes an error with the remote's text. "shallow" lines (a
-// shallow remote) are kept apart from the refs.
+// shallow remote) and ".have" lines (receive-pack's alternates) are kept
+// apart from the refs.
 func readAdvert(rd io.Reader) (*advert, error) {
 	a := &advert{refs: map[string]Hash{}, caps: map[string]string{}}
 	s := pktline.NewScanner(rd)
@@ -89,10 +97,13 @@ func readAdvert(rd io.Reader) (*advert, error) {
 		if !ok || err != nil {
 			return nil, fmt.Errorf("malformed ref advertisement line %q", clip(string(line)))
 		}
-		if name == "capabilities^{}" || strings.HasSuffix(name, "^{}") {
-			continue
+		switch {
+		case name == ".have":
+			a.haves = append(a.haves, h)
+		case name == "capabilities^{}" || strings.HasSuffix(name, "^{}"):
+		default:
+			a.refs[name] = h
 		}
-		a.refs[name] = h
 	}
 	if err := s.Err(); err != nil {
 		return nil, wireErr(err)

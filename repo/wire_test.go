@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"os"
 	"strings"
 	"testing"
 
@@ -77,16 +78,21 @@ func TestReadAdvert(t *testing.T) {
 		t.Errorf("sha256 remote: %v", err)
 	}
 
+	// receive-pack's ".have" lines (its alternates' tips) are not refs;
 	// "shallow" lines (a shallow remote) come after the refs.
 	a, err = readAdvert(pkts(t,
 		hexA+" refs/heads/main\x00report-status\n",
+		hexB+" .have\n",
 		"shallow "+hexB+"\n",
 		""))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(a.refs) != 1 {
-		t.Errorf("refs = %v: want refs/heads/main only", a.refs)
+	if _, ok := a.refs[".have"]; ok || len(a.refs) != 1 {
+		t.Errorf("refs = %v: want refs/heads/main only, no .have", a.refs)
+	}
+	if len(a.haves) != 1 || a.haves[0].String() != hexB {
+		t.Errorf("haves = %v, want [%s]", a.haves, hexB)
 	}
 	if len(a.shallow) != 1 || a.shallow[0].String() != hexB {
 		t.Errorf("shallow = %v, want [%s]", a.shallow, hexB)
@@ -203,6 +209,11 @@ func TestParseEndpoint(t *testing.T) {
 		"https://u:tok@h.example/acme/a.git":   {scheme: "https", user: "u", pass: "tok", passSet: true, host: "h.example", path: "/acme/a.git"},
 		"./relative/but/a/path:with-a-colon":   {scheme: "file", path: "./relative/but/a/path:with-a-colon"},
 		"git+ssh://h.example/srv/a.git":        {scheme: "ssh", host: "h.example", path: "/srv/a.git"},
+		"[h.example:2222]:a.git":               {scheme: "ssh", host: "h.example", port: "2222", path: "a.git"},
+		"git@[h.example:2222]:acme/a.git":      {scheme: "ssh", user: "git", host: "h.example", port: "2222", path: "acme/a.git"},
+		"[h.example]:/srv/a.git":               {scheme: "ssh", host: "h.example", path: "/srv/a.git"},
+		"git@[::1]:a.git":                      {scheme: "ssh", user: "git", host: "::1", path: "a.git"},
+		"[h.example:notaport]:a.git":           {scheme: "ssh", host: "h.example:notaport", path: "a.git"},
 		"http://127.0.0.1:8080/x.git?a=b#frag": {scheme: "http", host: "127.0.0.1", port: "8080", path: "/x.git"},
 	} {
 		got, err := parseEndpoint(in)
@@ -215,7 +226,8 @@ func TestParseEndpoint(t *testing.T) {
 			t.Errorf("%s:\n got %+v\nwant %+v", in, *got, want)
 		}
 	}
-	for _, bad := range []string{"", "ftp://h/a.git", "git:///a.git", "ssh://h.example", "file://other-host/a.git"} {
+	for _, bad := range []string{"", "ftp://h/a.git", "git:///a.git", "ssh://h.example", "file://other-host/a.git",
+		"[h.example:22:a.git", "[h.example:22]a.git", "[h.example:22]:", "git@[]:a.git"} {
 		if _, err := parseEndpoint(bad); err == nil {
 			t.Errorf("%q: no error", bad)
 		}
@@ -261,6 +273,71 @@ func TestParseErrorHidesPassword(t *testing.T) {
 		_, err := parseEndpoint(raw)
 		if err == nil || strings.Contains(err.Error(), "hunter2") {
 			t.Errorf("parseEndpoint(%q) = %v; want an error without the password", raw, err)
+		}
+	}
+}
+
+// TestSSHVariant: the variant comes from GIT_SSH_VARIANT, else ssh.variant,
+// else the program's name, and decides how the port is passed (git help
+// config, ssh.variant).
+func TestSSHVariant(t *testing.T) {
+	ep := &endpoint{scheme: "ssh", user: "git", host: "h.example", port: "2222", path: "a.git"}
+	noConfig := func(string) (string, bool) { return "", false }
+	for _, tc := range []struct {
+		prog    sshProgram
+		env     string // GIT_SSH_VARIANT; "-" unset
+		config  string // ssh.variant; "" unset
+		want    sshVariant
+		wantArg string // the arguments before the target
+	}{
+		{sshProgram{path: "/usr/bin/ssh"}, "-", "", variantSSH, "-p 2222"},
+		{sshProgram{path: "/opt/putty/plink"}, "-", "", variantPlink, "-P 2222"},
+		{sshProgram{path: "/opt/putty/plink.exe"}, "-", "", variantPlink, "-P 2222"},
+		{sshProgram{path: "/opt/tgit/TortoisePlink.exe"}, "-", "", variantTortoisePlink, "-batch -P 2222"},
+		{sshProgram{cmdline: `"/opt/my putty/plink" -v`}, "-", "", variantPlink, "-P 2222"},
+		{sshProgram{cmdline: "ssh -F /dev/null"}, "-", "", variantSSH, "-p 2222"},
+		{sshProgram{path: "/usr/local/bin/wrapper"}, "-", "", variantAuto, ""},
+		{sshProgram{path: "/usr/local/bin/wrapper"}, "putty", "", variantPlink, "-P 2222"},
+		{sshProgram{path: "/usr/local/bin/wrapper"}, "-", "tortoiseplink", variantTortoisePlink, "-batch -P 2222"},
+		{sshProgram{path: "/usr/local/bin/wrapper"}, "-", "whatever", variantSSH, "-p 2222"},
+		{sshProgram{path: "/usr/bin/ssh"}, "simple", "", variantSimple, ""},
+		{sshProgram{path: "/usr/bin/ssh"}, "auto", "plink", variantSSH, "-p 2222"}, // the variable wins, and asks for detection
+		{sshProgram{path: "/opt/putty/plink"}, "-", "auto", variantPlink, "-P 2222"},
+	} {
+		t.Setenv("GIT_SSH_VARIANT", tc.env) // restored when the test ends
+		if tc.env == "-" {
+			os.Unsetenv("GIT_SSH_VARIANT")
+		}
+		config := noConfig
+		if tc.config != "" {
+			config = func(key string) (string, bool) { return tc.config, key == "ssh.variant" }
+		}
+		v := sshVariantOf(tc.prog, config)
+		if v != tc.want {
+			t.Errorf("%+v (GIT_SSH_VARIANT %q, ssh.variant %q): variant %d, want %d", tc.prog, tc.env, tc.config, v, tc.want)
+			continue
+		}
+		if v == variantAuto {
+			continue
+		}
+		args, err := sshArgs(ep, "git-upload-pack", v, tc.prog.name())
+		if v == variantSimple {
+			if err == nil || !strings.Contains(err.Error(), "port 2222") || !strings.Contains(err.Error(), "ssh.variant") {
+				t.Errorf("simple with a port: %v, %v; want an error naming the port and ssh.variant", args, err)
+			}
+			noPort := *ep
+			noPort.port = ""
+			if args, err := sshArgs(&noPort, "git-upload-pack", v, "ssh"); err != nil || len(args) != 2 {
+				t.Errorf("simple without a port: %q, %v; want the target and the command only", args, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%+v: %v", tc.prog, err)
+			continue
+		}
+		if got := strings.Join(args[:len(args)-2], " "); got != tc.wantArg || args[len(args)-2] != "git@h.example" {
+			t.Errorf("%+v: arguments %q, want %q then git@h.example", tc.prog, args, tc.wantArg)
 		}
 	}
 }
