@@ -6,21 +6,29 @@ import (
 	"sync"
 )
 
-// quickInflate is a small inflater for the zlib streams of small objects,
-// the kind a thousand sealed secrets are: deflate blocks that are stored
-// (what gitseal's writer makes of short incompressible data) or compressed
-// with the fixed Huffman codes (what git's zlib makes of it when it packs
-// loose objects). compress/flate costs about two microseconds of reset and
-// set-up for each such stream, more than decoding it; this costs a few
-// hundred nanoseconds.
+// quickInflater decodes the zlib streams of git objects whose whole size is
+// known in advance, as a pack entry's is: all three kinds of deflate block
+// (stored, fixed Huffman codes, dynamic Huffman codes), into the caller's
+// buffer, with a 64-bit bit buffer and two-level lookup tables. For the
+// small objects gitseal reads most (a thousand sealed secrets, the tree
+// that lists them) it costs a fraction of compress/flate, whose reset and
+// set-up alone take about two microseconds a stream and which reads its
+// input a byte at a time through an interface.
 //
-// It decodes the stream at the start of z into dst, which must come out
-// exactly full, and checks the stream's Adler-32 (RFC 1950, RFC 1951). It
-// reports false, having written who knows what into dst, for anything else:
-// a block with dynamic Huffman codes, a stream that is damaged, a size that
-// does not match. The caller then inflates with compress/flate, which reads
-// (or reports) what this does not.
-func quickInflate(z, dst []byte) bool {
+// inflate reports false, having written who knows what into dst, for
+// anything it does not take as certainly valid: a damaged stream, an
+// incomplete Huffman code, a size that does not match, a window over 32
+// KiB, a preset dictionary. The caller then inflates with compress/flate,
+// which reads (or reports) what this does not. The zero value is ready to
+// use; it is not safe for concurrent use.
+type quickInflater struct {
+	lit, dist huffTable
+}
+
+// inflate decodes the zlib stream at the start of z into dst, which must
+// come out exactly full, and checks the stream's Adler-32 (RFC 1950, RFC
+// 1951).
+func (q *quickInflater) inflate(z, dst []byte) bool {
 	if len(z) < 2 {
 		return false
 	}
@@ -28,14 +36,16 @@ func quickInflate(z, dst []byte) bool {
 	if cmf&0x0f != 8 || cmf>>4 > 7 || flg&0x20 != 0 || (uint(cmf)<<8|uint(flg))%31 != 0 {
 		return false // not deflate, a window over 32 KiB, a preset dictionary, a bad check
 	}
-	br := bitReader{z: z, pos: 16}
+	br := bitReader{z: z, i: 2}
 	out := 0
 	for final := false; !final; {
-		h, ok := br.bits(3)
-		if !ok {
+		br.fill()
+		if br.n < 3 {
 			return false
 		}
+		h := br.take(3)
 		final = h&1 != 0
+		var ok bool
 		switch h >> 1 {
 		case 0: // stored: LEN and its complement on the next byte, then LEN bytes
 			i := br.alignedByte()
@@ -48,13 +58,20 @@ func quickInflate(z, dst []byte) bool {
 				return false
 			}
 			out += copy(dst[out:], z[i:i+int(n)])
-			br.pos = uint(i+int(n)) * 8
-		case 1: // fixed Huffman codes
-			var ok bool
-			if out, ok = br.fixedBlock(dst, out); !ok {
+			br = bitReader{z: z, i: i + int(n)}
+			continue
+		case 1:
+			lit, dist := fixedTables()
+			out, ok = br.codes(lit, dist, dst, out)
+		case 2:
+			if !q.readTables(&br) {
 				return false
 			}
-		default: // dynamic Huffman codes, or the reserved type
+			out, ok = br.codes(&q.lit, &q.dist, dst, out)
+		default: // the reserved block type
+			return false
+		}
+		if !ok {
 			return false
 		}
 	}
@@ -62,83 +79,151 @@ func quickInflate(z, dst []byte) bool {
 	return out == len(dst) && len(z)-i >= 4 && binary.BigEndian.Uint32(z[i:]) == adler32.Checksum(dst)
 }
 
-// bitReader reads deflate's bits: least significant bit of each byte first.
+// bitReader reads deflate's bits, least significant bit of each byte first,
+// keeping up to 64 of them in hand.
 type bitReader struct {
-	z   []byte
-	pos uint // in bits
+	z    []byte
+	i    int    // the next byte of z to take in
+	hand uint64 // the bits taken in and not yet used, next in the low bits
+	n    uint   // how many
 }
 
-// bits reads n (at most 25) bits.
-func (b *bitReader) bits(n uint) (uint32, bool) {
-	v, ok := b.peek(n)
-	b.pos += n
-	return v, ok
+// fill takes in bytes until at least 57 bits are in hand or z ends.
+func (b *bitReader) fill() {
+	if b.n <= 32 && len(b.z)-b.i >= 4 {
+		b.hand |= uint64(binary.LittleEndian.Uint32(b.z[b.i:])) << b.n
+		b.n += 32
+		b.i += 4
+	}
+	for b.n <= 56 && b.i < len(b.z) {
+		b.hand |= uint64(b.z[b.i]) << b.n
+		b.n += 8
+		b.i++
+	}
 }
 
-// peek returns the next n (at most 25) bits without reading them; ok is
-// false when fewer than n are left.
-func (b *bitReader) peek(n uint) (uint32, bool) {
-	i := b.pos >> 3
-	if b.pos+n > uint(len(b.z))*8 {
+// take uses k bits, which must be in hand.
+func (b *bitReader) take(k uint) uint32 {
+	v := uint32(b.hand & (1<<k - 1))
+	b.hand >>= k
+	b.n -= k
+	return v
+}
+
+// alignedByte drops the bits up to the next byte boundary and returns the
+// index in z of the byte there; what was taken in beyond it is given back.
+func (b *bitReader) alignedByte() int {
+	return b.i - int(b.n/8)
+}
+
+// huffTable decodes one canonical Huffman code: the next primaryBits bits
+// index primary; a code longer than that continues in a second-level table
+// in sub. An entry holds the symbol (or the second-level table's offset)
+// in its high 16 bits, and the code length (or, with linkFlag, the second
+// level's index width) in its low bits. A zero entry is no code.
+type huffTable struct {
+	primary [1 << primaryBits]uint32
+	sub     []uint32
+}
+
+const (
+	primaryBits = 9
+	linkFlag    = 0x80
+	maxCodeLen  = 15
+)
+
+// build makes the table of the code with these code lengths (0: unused).
+// It reports false for a code that is over-subscribed or incomplete (but a
+// code of one symbol, as deflate allows for distances, or of none), and for
+// lengths over 15.
+func (t *huffTable) build(lengths []uint8) bool {
+	var count [maxCodeLen + 1]int
+	for _, l := range lengths {
+		if l > maxCodeLen {
+			return false
+		}
+		count[l]++
+	}
+	count[0] = 0
+	left := 1 // codes of the current length not yet used
+	used := 0
+	for l := 1; l <= maxCodeLen; l++ {
+		left = left<<1 - count[l]
+		if left < 0 {
+			return false // over-subscribed
+		}
+		used += count[l]
+	}
+	if left != 0 && used > 1 {
+		return false // incomplete
+	}
+	// Canonical codes: the first code of each length.
+	var next [maxCodeLen + 1]uint32
+	code := uint32(0)
+	for l := 1; l <= maxCodeLen; l++ {
+		code = (code + uint32(count[l-1])) << 1
+		next[l] = code
+	}
+	t.primary = [1 << primaryBits]uint32{}
+	t.sub = t.sub[:0]
+	// Second-level tables: the longest code behind each primary prefix
+	// sets the table's width. Codes are assigned in order, so the first
+	// pass finds each prefix's longest code.
+	var width [1 << primaryBits]uint8
+	nx := next
+	for _, l := range lengths {
+		if l > primaryBits {
+			rev := reverseBits(nx[l], uint(l))
+			p := rev & (1<<primaryBits - 1)
+			width[p] = max(width[p], l-primaryBits)
+		}
+		if l > 0 {
+			nx[l]++
+		}
+	}
+	for p, w := range width {
+		if w > 0 {
+			t.primary[p] = uint32(len(t.sub))<<16 | linkFlag | uint32(w)
+			t.sub = append(t.sub, make([]uint32, 1<<w)...)
+		}
+	}
+	for sym, l := range lengths {
+		if l == 0 {
+			continue
+		}
+		rev := reverseBits(next[l], uint(l))
+		next[l]++
+		entry := uint32(sym)<<16 | uint32(l)
+		if l <= primaryBits {
+			for k := rev; k < 1<<primaryBits; k += 1 << l {
+				t.primary[k] = entry
+			}
+			continue
+		}
+		link := t.primary[rev&(1<<primaryBits-1)]
+		base, w := link>>16, uint(link&0x0f)
+		for k := rev >> primaryBits; k < 1<<w; k += 1 << (uint(l) - primaryBits) {
+			t.sub[base+k] = entry
+		}
+	}
+	return true
+}
+
+// decode reads one symbol; ok is false for bits that are no code or that
+// run past the end of the stream.
+func (b *bitReader) decode(t *huffTable) (sym uint32, ok bool) {
+	e := t.primary[b.hand&(1<<primaryBits-1)]
+	if e&linkFlag != 0 {
+		w := e & 0x0f
+		e = t.sub[e>>16+uint32(b.hand>>primaryBits)&(1<<w-1)]
+	}
+	l := uint(e & 0x0f)
+	if l == 0 || l > b.n {
 		return 0, false
 	}
-	var w uint32
-	if i+4 <= uint(len(b.z)) {
-		w = binary.LittleEndian.Uint32(b.z[i:])
-	} else {
-		for k := uint(0); i+k < uint(len(b.z)); k++ {
-			w |= uint32(b.z[i+k]) << (8 * k)
-		}
-	}
-	return (w >> (b.pos & 7)) & (1<<n - 1), true
-}
-
-// alignedByte skips to the next byte boundary and returns that byte's index.
-func (b *bitReader) alignedByte() int {
-	b.pos = (b.pos + 7) &^ 7
-	return int(b.pos >> 3)
-}
-
-// Lengths and distances of deflate's back-references (RFC 1951 §3.2.5).
-var (
-	lengthBase  = [29]uint16{3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258}
-	lengthExtra = [29]uint8{0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0}
-	distBase    = [30]uint16{1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577}
-	distExtra   = [30]uint8{0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13}
-)
-
-// fixedCode is a symbol of the fixed literal/length code and its length in
-// bits, found by the next 9 bits of the stream.
-type fixedCode struct {
-	sym uint16
-	len uint8
-}
-
-var (
-	fixedOnce  sync.Once
-	fixedTable [512]fixedCode
-)
-
-// fixedLitLen builds the table of the fixed literal/length code (RFC 1951
-// §3.2.6): 0-143 in 8 bits from 0x30, 144-255 in 9 bits from 0x190,
-// 256-279 in 7 bits from 0, 280-287 in 8 bits from 0xc0. Codes are sent
-// most significant bit first, so the table is indexed by them reversed.
-func fixedLitLen() *[512]fixedCode {
-	fixedOnce.Do(func() {
-		add := func(first, last, code int, n uint8) {
-			for sym := first; sym <= last; sym, code = sym+1, code+1 {
-				rev := reverseBits(uint32(code), uint(n))
-				for hi := uint32(0); hi < 1<<(9-n); hi++ {
-					fixedTable[rev|hi<<n] = fixedCode{sym: uint16(sym), len: n}
-				}
-			}
-		}
-		add(0, 143, 0x30, 8)
-		add(144, 255, 0x190, 9)
-		add(256, 279, 0, 7)
-		add(280, 287, 0xc0, 8)
-	})
-	return &fixedTable
+	b.hand >>= l
+	b.n -= l
+	return e >> 16, true
 }
 
 func reverseBits(v uint32, n uint) uint32 {
@@ -149,70 +234,156 @@ func reverseBits(v uint32, n uint) uint32 {
 	return r
 }
 
-// fixedBlock decodes a block of fixed Huffman codes into dst from out on,
-// and returns where the output ends. It keeps up to 64 bits of the stream
-// in hand, so that a code costs a table lookup and a shift.
-func (b *bitReader) fixedBlock(dst []byte, out int) (int, bool) {
-	table := fixedLitLen()
-	z := b.z
-	i := int(b.pos >> 3) // next byte to take in
-	hand, n := uint64(0), uint(0)
-	if skip := b.pos & 7; skip != 0 {
-		hand, n, i = uint64(z[i])>>skip, 8-skip, i+1
-	}
-	fill := func() {
-		if n <= 32 && len(z)-i >= 4 {
-			hand |= uint64(binary.LittleEndian.Uint32(z[i:])) << n
-			n, i = n+32, i+4
+var (
+	fixedOnce           sync.Once
+	fixedLit, fixedDist huffTable
+)
+
+// fixedTables are the fixed codes (RFC 1951 §3.2.6): literal/length
+// symbols 0-143 in 8 bits, 144-255 in 9, 256-279 in 7, 280-287 in 8;
+// distances in 5 bits.
+func fixedTables() (lit, dist *huffTable) {
+	fixedOnce.Do(func() {
+		var l [288]uint8
+		for i := range l {
+			switch {
+			case i < 144:
+				l[i] = 8
+			case i < 256:
+				l[i] = 9
+			case i < 280:
+				l[i] = 7
+			default:
+				l[i] = 8
+			}
 		}
-		for n <= 56 && i < len(z) {
-			hand |= uint64(z[i]) << n
-			n, i = n+8, i+1
+		fixedLit.build(l[:])
+		var d [32]uint8
+		for i := range d {
+			d[i] = 5
+		}
+		fixedDist.build(d[:])
+	})
+	return &fixedLit, &fixedDist
+}
+
+// codeLengthOrder is the order in which a dynamic block sends the lengths
+// of the code-length code.
+var codeLengthOrder = [19]uint8{16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15}
+
+// readTables reads a dynamic block's header into q.lit and q.dist (RFC 1951
+// §3.2.7).
+func (q *quickInflater) readTables(b *bitReader) bool {
+	b.fill()
+	if b.n < 14 {
+		return false
+	}
+	nlit := int(b.take(5)) + 257
+	ndist := int(b.take(5)) + 1
+	nclen := int(b.take(4)) + 4
+	if nlit > 286 || ndist > 30 {
+		return false
+	}
+	var clens [19]uint8
+	for i := 0; i < nclen; i++ {
+		b.fill()
+		if b.n < 3 {
+			return false
+		}
+		clens[codeLengthOrder[i]] = uint8(b.take(3))
+	}
+	var cl huffTable
+	if !cl.build(clens[:]) {
+		return false
+	}
+	var lengths [286 + 30]uint8
+	for i := 0; i < nlit+ndist; {
+		b.fill()
+		sym, ok := b.decode(&cl)
+		if !ok {
+			return false
+		}
+		if sym < 16 {
+			lengths[i] = uint8(sym)
+			i++
+			continue
+		}
+		var rep int
+		var val uint8
+		switch sym {
+		case 16: // the previous length, 3-6 times
+			if i == 0 || b.n < 2 {
+				return false
+			}
+			rep, val = 3+int(b.take(2)), lengths[i-1]
+		case 17: // zeros, 3-10 times
+			if b.n < 3 {
+				return false
+			}
+			rep = 3 + int(b.take(3))
+		default: // 18: zeros, 11-138 times
+			if b.n < 7 {
+				return false
+			}
+			rep = 11 + int(b.take(7))
+		}
+		if i+rep > nlit+ndist {
+			return false
+		}
+		for ; rep > 0; rep-- {
+			lengths[i] = val
+			i++
 		}
 	}
-	take := func(k uint) uint32 {
-		v := uint32(hand & (1<<k - 1))
-		hand, n = hand>>k, n-k
-		return v
+	if lengths[256] == 0 { // no end of block
+		return false
 	}
+	return q.lit.build(lengths[:nlit]) && q.dist.build(lengths[nlit:nlit+ndist])
+}
+
+// Lengths and distances of deflate's back-references (RFC 1951 §3.2.5).
+var (
+	lengthBase  = [29]uint16{3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258}
+	lengthExtra = [29]uint8{0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0}
+	distBase    = [30]uint16{1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577}
+	distExtra   = [30]uint8{0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13}
+)
+
+// codes decodes a block's literals and back-references into dst from out
+// on, up to the end-of-block code, and returns where the output ends.
+func (b *bitReader) codes(lit, dist *huffTable, dst []byte, out int) (int, bool) {
 	for {
-		fill()
-		// At the very end of z fewer than 9 bits may be left: the missing
-		// ones read as zeros, and the code's own length must still fit.
-		c := table[hand&511]
-		if uint(c.len) > n {
+		b.fill() // at least 57 bits, unless z ends: a symbol and its extras take at most 48
+		sym, ok := b.decode(lit)
+		if !ok {
 			return out, false
 		}
-		take(uint(c.len))
-		switch {
-		case c.sym < 256:
+		if sym < 256 {
 			if out == len(dst) {
 				return out, false
 			}
-			dst[out] = byte(c.sym)
+			dst[out] = byte(sym)
 			out++
 			continue
-		case c.sym == 256: // end of block
-			b.pos = uint(i)*8 - n
+		}
+		if sym == 256 {
 			return out, true
-		case c.sym > 285:
+		}
+		li := sym - 257
+		if li >= 29 || b.n < uint(lengthExtra[li]) {
 			return out, false
 		}
-		li := c.sym - 257
-		dcode := reverseBits(uint32(hand>>lengthExtra[li])&31, 5)
-		if need := uint(lengthExtra[li]) + 5; need > n {
-			return out, false
-		} else if dcode >= 30 || need+uint(distExtra[dcode]) > n {
+		length := int(lengthBase[li]) + int(b.take(uint(lengthExtra[li])))
+		d, ok := b.decode(dist)
+		if !ok || d >= 30 || b.n < uint(distExtra[d]) {
 			return out, false
 		}
-		length := int(lengthBase[li]) + int(take(uint(lengthExtra[li])))
-		take(5)
-		dist := int(distBase[dcode]) + int(take(uint(distExtra[dcode])))
-		if dist > out || length > len(dst)-out {
+		distance := int(distBase[d]) + int(b.take(uint(distExtra[d])))
+		if distance > out || length > len(dst)-out {
 			return out, false
 		}
 		for k := 0; k < length; k++ { // may overlap what it copies
-			dst[out+k] = dst[out-dist+k]
+			dst[out+k] = dst[out-distance+k]
 		}
 		out += length
 	}

@@ -525,7 +525,7 @@ func (db *objectDB) inflatePacked(p *pack, hdr entryHeader) ([]byte, error) {
 		return nil, fmt.Errorf("pack %s: entry at %d: declared size %d exceeds its data", filepath.Base(p.packPath), hdr.off, hdr.size)
 	}
 	data := make([]byte, hdr.size)
-	if quickInflate(p.data[hdr.dataOff:end], data) {
+	if db.inf.quick.inflate(p.data[hdr.dataOff:end], data) {
 		return data, nil
 	}
 	db.inf.src.Reset(p.data[hdr.dataOff:end])
@@ -538,8 +538,9 @@ func (db *objectDB) inflatePacked(p *pack, hdr entryHeader) ([]byte, error) {
 
 // inflater reuses one zlib reader (its window is ~40 KiB to allocate).
 type inflater struct {
-	src bytes.Reader // a mapped pack entry
-	zr  io.ReadCloser
+	src   bytes.Reader // a mapped pack entry
+	zr    io.ReadCloser
+	quick quickInflater // tried first on a pack entry
 }
 
 // reset points the zlib reader at src, which must be an io.ByteReader so

@@ -168,7 +168,7 @@ func inflateRange(entries []wholeEntry, fn func(int, []byte) error, stop *atomic
 		z := e.p.data[e.hdr.dataOff : len(e.p.data)-20]
 		data := buf[:e.hdr.size]
 		var err error
-		if !quickInflate(z, data) {
+		if !inf.quick.inflate(z, data) {
 			inf.src.Reset(z)
 			if err = inf.inflateInto(&inf.src, data); err != nil {
 				err = fmt.Errorf("pack %s: entry at %d: %w", filepath.Base(e.p.packPath), e.hdr.off, err)
