@@ -544,7 +544,7 @@ func TestQuickInflateEntries(t *testing.T) {
 		}
 		n := map[byte]int{}
 		for i, h := range ids {
-			e, ok, err := db.findWhole(h)
+			e, ok, err := db.findWhole(h, nil)
 			if err != nil || !ok {
 				t.Fatalf("%s is not a whole pack entry: %v", h.short(), err)
 			}
@@ -587,7 +587,7 @@ func TestQuickInflateEntries(t *testing.T) {
 	}
 	r = wrOpen(t, dir)
 	db, _ := r.objects()
-	e, _, _ := db.findWhole(ids[0])
+	e, _, _ := db.findWhole(ids[0], nil)
 	z := bytes.Clone(e.p.data[e.hdr.dataOff : len(e.p.data)-20])
 	if z[2]>>1&3 != 0 {
 		t.Fatal("gitseal's pack writer did not store the first blob")

@@ -46,53 +46,117 @@ func (r *Repo) EachBlob(hs []Hash, fn func(i int, data []byte) error) error {
 
 // wholeEntry is a pack entry that holds a blob as is.
 type wholeEntry struct {
-	i   int // index into the caller's ids
 	p   *pack
 	hdr entryHeader
 }
 
 // eachBlob holds the database lock throughout, so no pack is unmapped
-// under the workers; they only read the mapped packs, each with its own
-// inflater and buffer.
+// under the workers. It lists the packs first; then each worker looks up
+// its share of the ids in the mapped indexes (which only read them),
+// inflates those that are whole blob entries with its own inflater and
+// buffer, and leaves the rest (loose, deltified, not a blob, not found) to
+// the ordinary reader, which goes through them one by one at the end.
 func (db *objectDB) eachBlob(hs []Hash, workers int, fn func(int, []byte) error) error {
 	db.mu.Lock()
 	defer db.mu.Unlock()
-	whole := make([]wholeEntry, 0, len(hs))
-	var rest []int
-	for i, h := range hs {
-		e, ok, err := db.findWhole(h)
-		if err != nil {
-			return fmt.Errorf("reading blob %s: %w", h.short(), err)
-		}
-		if ok {
-			e.i = i
-			whole = append(whole, e)
-		} else {
-			rest = append(rest, i)
+	for _, d := range db.dirs {
+		if _, err := d.loadPacks(); err != nil {
+			return fmt.Errorf("reading blobs: %w", err)
 		}
 	}
-	if err := inflateAll(whole, workers, fn); err != nil {
+	if len(hs) < parallelMin || workers < 2 {
+		workers = 1
+	}
+	workers = min(workers, 8)
+	var stop atomic.Bool
+	var openMu sync.Mutex // a pack is mapped the first time a worker needs it
+	rests := make([][]int, workers)
+	errs := make([]error, workers)
+	read := func(w int) {
+		lo, hi := len(hs)*w/workers, len(hs)*(w+1)/workers
+		rests[w], errs[w] = db.readWhole(hs, lo, hi, fn, &stop, &openMu)
+	}
+	if workers == 1 {
+		read(0)
+	} else {
+		var wg sync.WaitGroup
+		for w := 0; w < workers; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				read(w)
+			}()
+		}
+		wg.Wait()
+	}
+	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	for _, i := range rest {
-		t, data, err := db.readLocked(hs[i])
-		if err != nil {
-			return fmt.Errorf("reading object %s: %w", hs[i].short(), err)
-		}
-		if t != BlobObject {
-			return wrongType(hs[i], t, BlobObject)
-		}
-		if err := fn(i, data); err != nil { // data may be the cache's: lent only
-			return err
+	for _, rest := range rests {
+		for _, i := range rest {
+			t, data, err := db.readLocked(hs[i])
+			if err != nil {
+				return fmt.Errorf("reading object %s: %w", hs[i].short(), err)
+			}
+			if t != BlobObject {
+				return wrongType(hs[i], t, BlobObject)
+			}
+			if err := fn(i, data); err != nil { // data may be the cache's: lent only
+				return err
+			}
 		}
 	}
 	return nil
 }
 
-// findWhole finds h as a whole blob entry of a mapped pack. ok is false
-// when h is anything else (loose, deltified, not a blob, not found); the
-// ordinary reader then deals with it.
-func (db *objectDB) findWhole(h Hash) (wholeEntry, bool, error) {
+// readWhole hands fn those of hs[lo:hi] that are whole blob entries of a
+// mapped pack, inflated one by one into one buffer, and returns the indexes
+// of the others. It stops early when stop is set, and sets it when it
+// fails.
+func (db *objectDB) readWhole(hs []Hash, lo, hi int, fn func(int, []byte) error, stop *atomic.Bool, openMu *sync.Mutex) ([]int, error) {
+	var rest []int
+	var inf inflater
+	var buf []byte
+	fail := func(err error) ([]int, error) {
+		stop.Store(true)
+		return nil, err
+	}
+	for i := lo; i < hi; i++ {
+		if stop.Load() {
+			return nil, nil
+		}
+		e, ok, err := db.findWhole(hs[i], openMu)
+		if err != nil {
+			return fail(fmt.Errorf("reading blob %s: %w", hs[i].short(), err))
+		}
+		if !ok {
+			rest = append(rest, i)
+			continue
+		}
+		if int64(len(buf)) < e.hdr.size {
+			buf = make([]byte, e.hdr.size)
+		}
+		data := buf[:e.hdr.size]
+		z := e.p.data[e.hdr.dataOff : len(e.p.data)-20]
+		if !inf.quick.inflate(z, data) {
+			inf.src.Reset(z)
+			if err := inf.inflateInto(&inf.src, data); err != nil {
+				return fail(fmt.Errorf("pack %s: entry at %d: %w", filepath.Base(e.p.packPath), e.hdr.off, err))
+			}
+		}
+		if err := fn(i, data); err != nil {
+			return fail(err)
+		}
+	}
+	return rest, nil
+}
+
+// findWhole finds h as a whole blob entry of a pack, mapping the pack if
+// need be (under openMu, when several goroutines look at once). ok is
+// false when h is anything else (loose, deltified, not a blob, not found);
+// the ordinary reader then deals with it. Goroutines looking at once must
+// have listed the packs first (loadPacks then only reads).
+func (db *objectDB) findWhole(h Hash, openMu *sync.Mutex) (wholeEntry, bool, error) {
 	for _, d := range db.dirs {
 		packs, err := d.loadPacks()
 		if err != nil {
@@ -106,7 +170,14 @@ func (db *objectDB) findWhole(h Hash) (wholeEntry, bool, error) {
 			if !found {
 				continue
 			}
-			if err := p.open(); err != nil {
+			if openMu != nil {
+				openMu.Lock()
+			}
+			err = p.open()
+			if openMu != nil {
+				openMu.Unlock()
+			}
+			if err != nil {
 				return wholeEntry{}, false, nil // gone: the ordinary reader rescans
 			}
 			hdr, err := p.readEntryHeader(off)
@@ -119,70 +190,9 @@ func (db *objectDB) findWhole(h Hash) (wholeEntry, bool, error) {
 	return wholeEntry{}, false, nil
 }
 
-// wholeEntryFits applies inflatePacked's bounds checks before any worker
-// starts, so that workers only meet errors in the data itself.
+// wholeEntryFits applies inflatePacked's bounds checks before the entry is
+// inflated, so that only errors in the data itself are met there.
 func wholeEntryFits(p *pack, hdr entryHeader) bool {
 	end := int64(len(p.data)) - 20
 	return hdr.dataOff < end && hdr.size <= (end-hdr.dataOff)*1032+64
-}
-
-// inflateAll inflates the entries with up to workers goroutines and hands
-// each to fn.
-func inflateAll(entries []wholeEntry, workers int, fn func(int, []byte) error) error {
-	if len(entries) < parallelMin || workers < 2 {
-		workers = 1
-	}
-	workers = min(workers, 8, len(entries))
-	if workers <= 1 {
-		return inflateRange(entries, fn, nil)
-	}
-	var stop atomic.Bool
-	errs := make([]error, workers)
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		lo, hi := len(entries)*w/workers, len(entries)*(w+1)/workers
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[w] = inflateRange(entries[lo:hi], fn, &stop)
-		}()
-	}
-	wg.Wait()
-	return errors.Join(errs...)
-}
-
-// inflateRange inflates entries one by one into one buffer, as large as the
-// largest, and hands each to fn. It stops early when stop is set, and sets
-// it when it fails.
-func inflateRange(entries []wholeEntry, fn func(int, []byte) error, stop *atomic.Bool) error {
-	var inf inflater
-	var size int64
-	for _, e := range entries {
-		size = max(size, e.hdr.size)
-	}
-	buf := make([]byte, size)
-	for _, e := range entries {
-		if stop != nil && stop.Load() {
-			return nil
-		}
-		z := e.p.data[e.hdr.dataOff : len(e.p.data)-20]
-		data := buf[:e.hdr.size]
-		var err error
-		if !inf.quick.inflate(z, data) {
-			inf.src.Reset(z)
-			if err = inf.inflateInto(&inf.src, data); err != nil {
-				err = fmt.Errorf("pack %s: entry at %d: %w", filepath.Base(e.p.packPath), e.hdr.off, err)
-			}
-		}
-		if err == nil {
-			err = fn(e.i, data)
-		}
-		if err != nil {
-			if stop != nil {
-				stop.Store(true)
-			}
-			return err
-		}
-	}
-	return nil
 }

@@ -68,7 +68,7 @@ func TestEachBlob(t *testing.T) {
 	}
 	wholeN := 0
 	for _, h := range ids {
-		if _, ok, err := db.findWhole(h); err != nil {
+		if _, ok, err := db.findWhole(h, nil); err != nil {
 			t.Fatal(err)
 		} else if ok {
 			wholeN++
