@@ -76,19 +76,16 @@ func (db *objectDB) eachBlob(hs []Hash, workers int, fn func(int, []byte) error)
 		lo, hi := len(hs)*w/workers, len(hs)*(w+1)/workers
 		rests[w], errs[w] = db.readWhole(hs, lo, hi, fn, &stop, &openMu)
 	}
-	if workers == 1 {
-		read(0)
-	} else {
-		var wg sync.WaitGroup
-		for w := 0; w < workers; w++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				read(w)
-			}()
-		}
-		wg.Wait()
+	var wg sync.WaitGroup
+	for w := 1; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			read(w)
+		}()
 	}
+	read(0) // the caller's goroutine is a worker too
+	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
