@@ -350,14 +350,41 @@ var (
 )
 
 // codes decodes a block's literals and back-references into dst from out
-// on, up to the end-of-block code, and returns where the output ends.
+// on, up to the end-of-block code, and returns where the output ends. The
+// bit buffer lives in local variables here, the one loop that runs per
+// byte of output.
 func (b *bitReader) codes(lit, dist *huffTable, dst []byte, out int) (int, bool) {
+	z, i, hand, n := b.z, b.i, b.hand, b.n
+	defer func() { b.i, b.hand, b.n = i, hand, n }()
 	for {
-		b.fill() // at least 57 bits, unless z ends: a symbol and its extras take at most 48
-		sym, ok := b.decode(lit)
-		if !ok {
+		// At least 48 bits in hand, unless z ends: a symbol and its extra
+		// bits take at most that. Eight bytes are loaded at once and the
+		// whole ones that fit are counted in; the bits of the one that did
+		// not fit are loaded again, in the same place, next time.
+		if n < 48 {
+			if len(z)-i >= 8 {
+				hand |= binary.LittleEndian.Uint64(z[i:]) << n
+				i += int(63-n) >> 3
+				n |= 56
+			} else {
+				for n <= 56 && i < len(z) {
+					hand |= uint64(z[i]) << n
+					n += 8
+					i++
+				}
+			}
+		}
+		e := lit.primary[hand&(1<<primaryBits-1)]
+		if e&linkFlag != 0 {
+			e = lit.sub[e>>16+uint32(hand>>primaryBits)&(1<<(e&0x0f)-1)]
+		}
+		l := uint(e & 0x0f)
+		if l == 0 || l > n {
 			return out, false
 		}
+		hand >>= l
+		n -= l
+		sym := e >> 16
 		if sym < 256 {
 			if out == len(dst) {
 				return out, false
@@ -370,20 +397,46 @@ func (b *bitReader) codes(lit, dist *huffTable, dst []byte, out int) (int, bool)
 			return out, true
 		}
 		li := sym - 257
-		if li >= 29 || b.n < uint(lengthExtra[li]) {
+		if li >= 29 {
 			return out, false
 		}
-		length := int(lengthBase[li]) + int(b.take(uint(lengthExtra[li])))
-		d, ok := b.decode(dist)
-		if !ok || d >= 30 || b.n < uint(distExtra[d]) {
+		k := uint(lengthExtra[li])
+		if n < k {
 			return out, false
 		}
-		distance := int(distBase[d]) + int(b.take(uint(distExtra[d])))
+		length := int(lengthBase[li]) + int(hand&(1<<k-1))
+		hand >>= k
+		n -= k
+		e = dist.primary[hand&(1<<primaryBits-1)]
+		if e&linkFlag != 0 {
+			e = dist.sub[e>>16+uint32(hand>>primaryBits)&(1<<(e&0x0f)-1)]
+		}
+		l = uint(e & 0x0f)
+		if l == 0 || l > n {
+			return out, false
+		}
+		hand >>= l
+		n -= l
+		d := e >> 16
+		if d >= 30 {
+			return out, false
+		}
+		k = uint(distExtra[d])
+		if n < k {
+			return out, false
+		}
+		distance := int(distBase[d]) + int(hand&(1<<k-1))
+		hand >>= k
+		n -= k
 		if distance > out || length > len(dst)-out {
 			return out, false
 		}
-		for k := 0; k < length; k++ { // may overlap what it copies
-			dst[out+k] = dst[out-distance+k]
+		if distance >= length { // no overlap: one copy
+			copy(dst[out:out+length], dst[out-distance:])
+		} else {
+			for k := 0; k < length; k++ { // overlaps what it copies
+				dst[out+k] = dst[out-distance+k]
+			}
 		}
 		out += length
 	}
