@@ -10,7 +10,9 @@
 // Reads go through a flat reader (pack.go, loose.go) whose cost does not grow
 // with the size or history depth of the repository: it memory-maps each pack
 // index (.idx v2, and v1) and binary-searches it, maps the pack, inflates the
-// one entry asked for and resolves its OFS_DELTA/REF_DELTA chain with its own
+// one entry asked for (with its own inflater, inflate.go, fuzzed against
+// compress/zlib, which it falls back to for anything it does not take as
+// certainly valid) and resolves its OFS_DELTA/REF_DELTA chain with its own
 // delta applier (fuzzed against go-git's), keeps recently resolved objects in
 // a 32 MiB cache, and reads loose objects and objects/info/alternates
 // directly. A miss re-lists the pack directories once, as git does, so a
