@@ -729,3 +729,44 @@ func TestSSHVariants(t *testing.T) {
 		})
 	}
 }
+
+// TestSSHCoreSSHCommand: with GIT_SSH_COMMAND unset, the repository's
+// core.sshCommand is the ssh program, before GIT_SSH, as git has it.
+func TestSSHCoreSSHCommand(t *testing.T) {
+	e := rmSSHStart(t)
+	bare := e.bare(t, "path/to/repo.git")
+	seed := rmRepo(t, 1, 1)
+	rmGit(t, seed, "push", "-q", bare, "main", "refs/gitseal/*:refs/gitseal/*")
+	want := rmGit(t, bare, "rev-parse", "refs/gitseal/publish/prod")
+	t.Setenv("GIT_SSH_COMMAND", "")
+	t.Setenv("GIT_SSH", "/bin/false") // what would run without core.sshCommand
+	local, r := rmEmptyRepo(t)
+	rmGit(t, local, "config", "core.sshCommand", e.sshCommand())
+	res, err := r.Fetch(context.Background(), e.url("path/to/repo.git"), func(string) bool { return true })
+	if err != nil {
+		t.Fatalf("Fetch with core.sshCommand: %v", err)
+	}
+	if got := res.Refs["refs/gitseal/publish/prod"]; got.String() != want {
+		t.Fatalf("fetched refs/gitseal/publish/prod = %s, want %s", got, want)
+	}
+}
+
+// TestSSHUnreachable: ssh's own failure (a refused connection) is reported
+// as ssh's, not as a missing repository; a missing repository still is one.
+func TestSSHUnreachable(t *testing.T) {
+	e := rmSSHStart(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close() // nothing listens there now
+	_, err = ListRemote(context.Background(), fmt.Sprintf("ssh://git@127.0.0.1:%d/path/to/repo.git", port))
+	if err == nil || errors.Is(err, errNoRepository) || !strings.Contains(err.Error(), "refused") {
+		t.Errorf("ListRemote of a closed port = %v; want ssh's connection refused, not a missing repository", err)
+	}
+	_, err = ListRemote(context.Background(), e.url("no/such/repo.git"))
+	if !errors.Is(err, errNoRepository) {
+		t.Errorf("ListRemote of a missing repository = %v; want errNoRepository", err)
+	}
+}

@@ -9,7 +9,8 @@ package repo
 //   - ssh://[user@]host[:port]/path and scp-like [user@]host:path (the host
 //     bracketed to give a port: [host:port]:path, user@[host:port]:path)
 //     run the service on the host with the ssh client, as git does:
-//     $GIT_SSH_COMMAND (through the shell) or $GIT_SSH if set, else ssh.
+//     $GIT_SSH_COMMAND (through the shell), else core.sshCommand (the
+//     same), else $GIT_SSH, else ssh.
 //     Keys, ssh-agent, known_hosts and ~/.ssh/config are then the user's
 //     own ssh setup. The port is passed the way the program takes it
 //     (git's ssh.variant: -p for OpenSSH, -P for plink, none for "simple").
@@ -158,26 +159,44 @@ func validPort(s string) bool {
 	return err == nil && s[0] >= '0' && s[0] <= '9' && n < 65536
 }
 
-// redactURL is raw with any password in it replaced by "***".
+// redactURL is raw with any password in it, and the values of any query
+// parameters, replaced by "***".
 func redactURL(raw string) string {
 	i := strings.Index(raw, "://")
 	if i < 0 {
 		return raw
 	}
 	rest := raw[i+3:]
-	end := strings.IndexAny(rest, "/?#")
+	end := strings.IndexByte(rest, '/') // a '?' or '#' in a password is not its end
 	if end < 0 {
-		end = len(rest)
+		end = strings.IndexAny(rest, "?#")
+		if end < 0 {
+			end = len(rest)
+		}
 	}
-	at := strings.LastIndexByte(rest[:end], '@')
-	if at < 0 {
-		return raw
+	authority, tail := rest[:end], rest[end:]
+	if at := strings.LastIndexByte(authority, '@'); at >= 0 {
+		userInfo := authority[:at]
+		if name, _, hasPass := strings.Cut(userInfo, ":"); hasPass {
+			userInfo = name + ":***"
+		}
+		authority = userInfo + authority[at:]
 	}
-	userInfo := rest[:at]
-	if name, _, hasPass := strings.Cut(userInfo, ":"); hasPass {
-		userInfo = name + ":***"
+	// A query string may carry a token (?access_token=…): its values go.
+	if q := strings.IndexByte(tail, '?'); q >= 0 {
+		query, frag, hasFrag := strings.Cut(tail[q+1:], "#")
+		params := strings.Split(query, "&")
+		for k, p := range params {
+			if name, _, ok := strings.Cut(p, "="); ok {
+				params[k] = name + "=***"
+			}
+		}
+		tail = tail[:q+1] + strings.Join(params, "&")
+		if hasFrag {
+			tail += "#" + frag
+		}
 	}
-	return raw[:i+3] + userInfo + rest[at:]
+	return raw[:i+3] + authority + tail
 }
 
 // wireConn is one connection to a git service of a remote.
@@ -465,16 +484,21 @@ const (
 )
 
 // sshProgram is the ssh program git would run, as git picks it:
-// GIT_SSH_COMMAND (a shell command line), else GIT_SSH (a program), else
-// ssh.
+// GIT_SSH_COMMAND (a shell command line), else core.sshCommand (the same),
+// else GIT_SSH (a program), else ssh.
 type sshProgram struct {
-	cmdline string // GIT_SSH_COMMAND, run through the shell
+	cmdline string // GIT_SSH_COMMAND or core.sshCommand, run through the shell
 	path    string // otherwise, the program
 }
 
-func findSSH() (sshProgram, error) {
+func findSSH(config configFunc) (sshProgram, error) {
 	if c := os.Getenv("GIT_SSH_COMMAND"); c != "" {
 		return sshProgram{cmdline: c}, nil
+	}
+	if config != nil {
+		if c, ok := config("core.sshCommand"); ok && c != "" {
+			return sshProgram{cmdline: c}, nil
+		}
 	}
 	if p := os.Getenv("GIT_SSH"); p != "" {
 		return sshProgram{path: p}, nil
@@ -595,7 +619,7 @@ func dialSSH(ctx context.Context, ep *endpoint, service string, config configFun
 	if strings.HasPrefix(ep.host, "-") || strings.HasPrefix(ep.user, "-") {
 		return nil, fmt.Errorf("ssh: strange host or user name %q refused", ep.user+"@"+ep.host)
 	}
-	prog, err := findSSH()
+	prog, err := findSSH(config)
 	if err != nil {
 		return nil, err
 	}
@@ -627,8 +651,12 @@ func dialSSH(ctx context.Context, ep *endpoint, service string, config configFun
 			return fmt.Errorf("ssh %s: the host key could not be verified against known_hosts (%s)", ep.host, firstLine(stderr))
 		case strings.Contains(stderr, "Permission denied"):
 			return fmt.Errorf("%w: ssh %s: %s (is the key in ssh-agent, or in ~/.ssh?)", errAuthFailed, target, firstLine(stderr))
+		case strings.Contains(stderr, "repository"), strings.TrimSpace(stderr) == "":
+			return nil // the remote git's own account (no repository there), or nothing
 		}
-		return nil
+		// ssh's own failure (a name that does not resolve, a refused
+		// connection, a closed one): not a missing repository.
+		return fmt.Errorf("ssh %s: %s", target, firstLine(stderr))
 	})
 }
 

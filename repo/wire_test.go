@@ -240,13 +240,18 @@ func TestParseEndpoint(t *testing.T) {
 
 func TestRedactURL(t *testing.T) {
 	for in, want := range map[string]string{
-		"https://u:s3cret-token@h.example/a.git": "https://u:***@h.example/a.git",
-		"https://:s3cret@h.example/a.git":        "https://:***@h.example/a.git",
-		"https://u@h.example/a.git":              "https://u@h.example/a.git",
-		"ssh://git@h.example/a@b.git":            "ssh://git@h.example/a@b.git",
-		"https://u:p%zz@h/a.git":                 "https://u:***@h/a.git", // not even a valid URL
-		"git@github.com:acme/a.git":              "git@github.com:acme/a.git",
-		"/srv/a.git":                             "/srv/a.git",
+		"https://u:s3cret-token@h.example/a.git":       "https://u:***@h.example/a.git",
+		"https://:s3cret@h.example/a.git":              "https://:***@h.example/a.git",
+		"https://u@h.example/a.git":                    "https://u@h.example/a.git",
+		"ssh://git@h.example/a@b.git":                  "ssh://git@h.example/a@b.git",
+		"https://u:p%zz@h/a.git":                       "https://u:***@h/a.git", // not even a valid URL
+		"git@github.com:acme/a.git":                    "git@github.com:acme/a.git",
+		"/srv/a.git":                                   "/srv/a.git",
+		"https://h.example/a.git?access_token=abc&x=1": "https://h.example/a.git?access_token=***&x=***",
+		"https://u:pa?ss@h/a.git":                      "https://u:***@h/a.git",
+		"https://h.example?tok=1":                      "https://h.example?tok=***",
+		"https://h/a.git?flag":                         "https://h/a.git?flag",
+		"https://h/a.git?t=1#frag":                     "https://h/a.git?t=***#frag",
 	} {
 		if got := redactURL(in); got != want {
 			t.Errorf("redactURL(%q) = %q, want %q", in, got, want)

@@ -22,8 +22,9 @@ publishing an older commit travels like any other publish.
 REMOTE is a remote's name (default origin) or a URL: a path or file:// (runs
 git's git-upload-pack / git-receive-pack, so git must be installed), git://,
 ssh:// or user@host:path (through ssh, as git runs it: GIT_SSH_COMMAND,
-GIT_SSH or ssh, with your keys, agent and known_hosts), http(s):// (the
-user and password or token in the URL; never printed).`
+core.sshCommand, GIT_SSH or ssh, with your keys, agent and known_hosts),
+http(s):// (the user and password or token in the URL, and the values of
+its query string, are never printed).`
 
 func (a *app) newPushCmd() *cobra.Command {
 	var o syncOptions
