@@ -5,6 +5,8 @@ package repo
 // (rmWire*, in remote_test.go) are the same for every transport.
 
 import (
+	"context"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"net/http"
@@ -15,6 +17,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 )
 
@@ -305,4 +308,98 @@ func TestHTTPForbidden(t *testing.T) {
 			}
 		})
 	})
+}
+
+// rmHTTPS is rmHTTP over TLS, with a certificate of the test's own
+// authority: it returns the server's host:port and a PEM file of that
+// authority's certificate.
+func rmHTTPS(t *testing.T, base string) (hostPort, caFile string) {
+	t.Helper()
+	backend := rmHTTPBackend(t, base)
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if user, pass, ok := req.BasicAuth(); !ok || user != rmHTTPUser || pass != rmHTTPPass {
+			http.Error(w, "authentication required", http.StatusUnauthorized)
+			return
+		}
+		backend.ServeHTTP(w, req)
+	}))
+	t.Cleanup(srv.Close)
+	caFile = filepath.Join(t.TempDir(), "ca.pem")
+	block := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+	if err := os.WriteFile(caFile, block, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimPrefix(srv.URL, "https://"), caFile
+}
+
+// TestHTTPSCertificates: an https remote whose certificate no system root
+// vouches for is refused (without the password in the message); the
+// authority named by GIT_SSL_CAINFO, or by http.sslCAInfo in the
+// repository's config, is trusted instead, as git does; a file with no
+// certificate in it is an error that names where it was set.
+func TestHTTPSCertificates(t *testing.T) {
+	base := t.TempDir()
+	bare := rmHTTPBare(t, base, "remote.git")
+	seed := rmRepo(t, 1, 1)
+	rmGit(t, seed, "push", "-q", bare, "main", "refs/gitseal/*:refs/gitseal/*")
+	want := rmGit(t, bare, "rev-parse", "refs/gitseal/publish/prod")
+	hp, caFile := rmHTTPS(t, base)
+	url := "https://" + rmHTTPUser + ":" + rmHTTPPass + "@" + hp + "/remote.git"
+	ctx := context.Background()
+	os.Unsetenv("GIT_SSL_CAINFO")
+	t.Setenv("GIT_CONFIG_GLOBAL", filepath.Join(t.TempDir(), "none"))
+
+	_, err := ListRemote(ctx, url)
+	if err == nil || !strings.Contains(err.Error(), "certificate") || strings.Contains(err.Error(), rmHTTPPass) {
+		t.Fatalf("ListRemote of a server no root vouches for = %v; want a certificate error without the password", err)
+	}
+
+	t.Setenv("GIT_SSL_CAINFO", caFile)
+	refs, err := ListRemote(ctx, url)
+	if err != nil || refs["refs/gitseal/publish/prod"].String() != want {
+		t.Fatalf("ListRemote with GIT_SSL_CAINFO = %v, %v; want refs/gitseal/publish/prod %s", refs, err, want)
+	}
+
+	os.Unsetenv("GIT_SSL_CAINFO")
+	local, r := rmEmptyRepo(t)
+	rmGit(t, local, "config", "http.sslCAInfo", caFile)
+	res, err := r.Fetch(ctx, url, func(string) bool { return true })
+	if err != nil || res.Refs["refs/gitseal/publish/prod"].String() != want {
+		t.Fatalf("Fetch with http.sslCAInfo = %v; want refs/gitseal/publish/prod %s", err, want)
+	}
+
+	notPEM := filepath.Join(t.TempDir(), "not.pem")
+	if err := os.WriteFile(notPEM, []byte("not a certificate\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("GIT_SSL_CAINFO", notPEM)
+	if _, err := ListRemote(ctx, url); err == nil || !strings.Contains(err.Error(), "GIT_SSL_CAINFO") {
+		t.Fatalf("ListRemote with a GIT_SSL_CAINFO of no certificate = %v; want an error naming GIT_SSL_CAINFO", err)
+	}
+}
+
+// TestHTTPSRedirectToHTTP: an https remote that redirects to plain http is
+// refused, and nothing at all is sent over plain http.
+func TestHTTPSRedirectToHTTP(t *testing.T) {
+	var plainRequests atomic.Int32
+	plain := rmHTTPServe(t, func(w http.ResponseWriter, req *http.Request) {
+		plainRequests.Add(1)
+		http.Error(w, "should not be asked", http.StatusTeapot)
+	})
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		http.Redirect(w, req, "http://"+plain+req.URL.RequestURI(), http.StatusFound)
+	}))
+	t.Cleanup(srv.Close)
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("GIT_SSL_CAINFO", caFile)
+	url := "https://" + rmHTTPUser + ":" + rmHTTPPass + "@" + strings.TrimPrefix(srv.URL, "https://") + "/remote.git"
+	if _, err := ListRemote(context.Background(), url); err == nil || !strings.Contains(err.Error(), "without TLS") || strings.Contains(err.Error(), rmHTTPPass) {
+		t.Fatalf("ListRemote through an https-to-http redirect = %v; want it refused, without the password", err)
+	}
+	if n := plainRequests.Load(); n != 0 {
+		t.Fatalf("%d requests reached the plain-http server", n)
+	}
 }

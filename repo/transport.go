@@ -17,7 +17,9 @@ package repo
 //   - http(s):// is git's smart HTTP, with the user and password (or
 //     token) of the URL as basic authentication and the proxy of
 //     $HTTPS_PROXY / $HTTP_PROXY. A query string in the URL is kept on
-//     every request, as git keeps it.
+//     every request, as git keeps it. Server certificates are checked
+//     against the system's roots, or, as git has it, against the PEM file
+//     $GIT_SSL_CAINFO or http.sslCAInfo names instead.
 //
 // A password in a URL never appears in an error: messages name the remote
 // by its URL with the password replaced by "***".
@@ -25,6 +27,8 @@ package repo
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -230,7 +234,7 @@ func dial(ctx context.Context, url, service string, config configFunc) (wireConn
 	case "ssh":
 		return dialSSH(ctx, ep, service, config)
 	default:
-		return &httpConn{ep: ep, service: service}, nil
+		return &httpConn{ep: ep, service: service, config: config}, nil
 	}
 }
 
@@ -665,18 +669,66 @@ func dialSSH(ctx context.Context, ep *endpoint, service string, config configFun
 type httpConn struct {
 	ep      *endpoint
 	service string
+	config  configFunc // http.sslCAInfo
+	client  *http.Client
 	base    neturl.URL // the repository URL, after any redirect of the GET
 	body    io.ReadCloser
 }
 
+// httpClient is the client for c's requests: the default one, or one that
+// trusts only the certificates of the PEM file $GIT_SSL_CAINFO or
+// http.sslCAInfo names (a company's own authority), as git does.
+func (c *httpConn) httpClient() (*http.Client, error) {
+	if c.client != nil {
+		return c.client, nil
+	}
+	c.client = &http.Client{CheckRedirect: checkRedirect}
+	file, from := os.Getenv("GIT_SSL_CAINFO"), "GIT_SSL_CAINFO"
+	if file == "" && c.config != nil {
+		file, _ = c.config("http.sslCAInfo")
+		from = "http.sslCAInfo"
+	}
+	if file == "" {
+		return c.client, nil
+	}
+	pem, err := os.ReadFile(expandHome(file))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", from, err)
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%s: %s holds no PEM certificate", from, file)
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{RootCAs: roots}
+	c.client.Transport = tr
+	return c.client, nil
+}
+
+// checkRedirect follows up to 10 redirects, none from https to anything
+// else: the request would leave TLS before its answer could be refused.
+func checkRedirect(req *http.Request, via []*http.Request) error {
+	if via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {
+		return fmt.Errorf("the server redirected from https to %s; refusing to go on without TLS", req.URL.Scheme)
+	}
+	if len(via) >= 10 {
+		return errors.New("stopped after 10 redirects")
+	}
+	return nil
+}
+
 func (c *httpConn) do(req *http.Request) (*http.Response, error) {
+	client, err := c.httpClient()
+	if err != nil {
+		return nil, err
+	}
 	req.Header.Set("User-Agent", "git/2.0 (gitseal)")
 	// The URL's credentials go to the URL's own scheme, host and port only,
 	// never to where a redirect led.
 	if (c.ep.user != "" || c.ep.passSet) && req.URL.Scheme == c.ep.httpURL.Scheme && req.URL.Host == c.ep.httpURL.Host {
 		req.SetBasicAuth(c.ep.user, c.ep.pass)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		var ue *neturl.Error
 		if errors.As(err, &ue) {
@@ -730,9 +782,6 @@ func (c *httpConn) advert(ctx context.Context) (*advert, error) {
 	ct := resp.Header.Get("Content-Type")
 	if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/x-"+c.service+"-advertisement" {
 		return nil, fmt.Errorf("the server does not speak git's smart HTTP protocol (answered %q)", clip(ct))
-	}
-	if c.ep.httpURL.Scheme == "https" && resp.Request.URL.Scheme != "https" {
-		return nil, fmt.Errorf("the server redirected from https to %s; refusing to go on without TLS", resp.Request.URL.Scheme)
 	}
 	final := *resp.Request.URL
 	final.User = nil
