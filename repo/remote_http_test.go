@@ -324,12 +324,18 @@ func rmHTTPS(t *testing.T, base string) (hostPort, caFile string) {
 		backend.ServeHTTP(w, req)
 	}))
 	t.Cleanup(srv.Close)
-	caFile = filepath.Join(t.TempDir(), "ca.pem")
+	return strings.TrimPrefix(srv.URL, "https://"), rmCAFile(t, srv)
+}
+
+// rmCAFile writes the certificate of srv's authority to a PEM file.
+func rmCAFile(t *testing.T, srv *httptest.Server) string {
+	t.Helper()
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
 	block := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
 	if err := os.WriteFile(caFile, block, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return strings.TrimPrefix(srv.URL, "https://"), caFile
+	return caFile
 }
 
 // TestHTTPSCertificates: an https remote whose certificate no system root
@@ -390,11 +396,7 @@ func TestHTTPSRedirectToHTTP(t *testing.T) {
 		http.Redirect(w, req, "http://"+plain+req.URL.RequestURI(), http.StatusFound)
 	}))
 	t.Cleanup(srv.Close)
-	caFile := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("GIT_SSL_CAINFO", caFile)
+	t.Setenv("GIT_SSL_CAINFO", rmCAFile(t, srv))
 	url := "https://" + rmHTTPUser + ":" + rmHTTPPass + "@" + strings.TrimPrefix(srv.URL, "https://") + "/remote.git"
 	if _, err := ListRemote(context.Background(), url); err == nil || !strings.Contains(err.Error(), "without TLS") || strings.Contains(err.Error(), rmHTTPPass) {
 		t.Fatalf("ListRemote through an https-to-http redirect = %v; want it refused, without the password", err)
