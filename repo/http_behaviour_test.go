@@ -974,13 +974,7 @@ func TestHTTPRequestFraming(t *testing.T) {
 func TestHTTPCancelWhileReading(t *testing.T) {
 	base := t.TempDir()
 	bare := rmHTTPBare(t, base, "remote.git")
-	local := rmRepo(t, 1, 1)
-	rmGit(t, local, "push", "-q", bare, "main", "refs/gitseal/*:refs/gitseal/*")
-	r, err := Open(local)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
+	local, r := rmSeeded(t, bare, 1, 1)
 	next := rmHash(t, rmChain(t, local, "refs/gitseal/publish/prod", 1))
 	_, o := rmEmptyRepo(t)
 	backend := rmHTTPBackend(t, base)

@@ -360,6 +360,21 @@ func rmSnapshot(t testing.TB, dir string) string {
 	return strings.Join(lines, "\n")
 }
 
+// rmSeeded makes a repository of n commits with k gitseal refs (rmRepo),
+// pushes main and its gitseal refs to bare, and opens it; it is closed when
+// the test ends.
+func rmSeeded(t *testing.T, bare string, n, k int) (string, *Repo) {
+	t.Helper()
+	local := rmRepo(t, n, k)
+	rmGit(t, local, "push", "-q", bare, "main", "refs/gitseal/*:refs/gitseal/*")
+	r, err := Open(local)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return local, r
+}
+
 // rmEmptyRepo makes an empty non-bare repository to fetch into.
 func rmEmptyRepo(t testing.TB) (string, *Repo) {
 	t.Helper()
@@ -676,13 +691,7 @@ func TestCancel(t *testing.T) { rmTransports(t, rmWireCancel) }
 // context.DeadlineExceeded, with the cancel cause in its text, and changes
 // nothing on either side.
 func rmWireCancel(t *testing.T, bare, url string) {
-	local := rmRepo(t, 2, 1)
-	rmGit(t, local, "push", "-q", bare, "main", "refs/gitseal/*:refs/gitseal/*")
-	r, err := Open(local)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
+	local, r := rmSeeded(t, bare, 2, 1)
 	tip := rmHash(t, rmGit(t, local, "rev-parse", "refs/gitseal/publish/prod"))
 	other, o := rmEmptyRepo(t)
 	before, otherBefore := rmSnapshot(t, bare), rmSnapshot(t, filepath.Join(other, ".git"))
@@ -696,7 +705,7 @@ func rmWireCancel(t *testing.T, bare, url string) {
 
 	ctx, cancel := context.WithCancel(bg)
 	cancel()
-	_, err = ListRemote(ctx, url)
+	_, err := ListRemote(ctx, url)
 	check("ListRemote, cancelled before", err, context.Canceled)
 	_, err = o.Fetch(ctx, url, func(string) bool { return true })
 	check("Fetch, cancelled before", err, context.Canceled)
@@ -856,13 +865,7 @@ func TestCancelMidStream(t *testing.T) {
 	base := t.TempDir()
 	bare := rmBare(t, base, "remote.git")
 	daemon := strings.TrimPrefix(rmDaemon(t, base), "git://")
-	local := rmRepo(t, 2, 1)
-	rmGit(t, local, "push", "-q", bare, "main", "refs/gitseal/*:refs/gitseal/*")
-	r, err := Open(local)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
+	local, r := rmSeeded(t, bare, 2, 1)
 	next := rmHash(t, rmChain(t, local, "refs/gitseal/publish/prod", 1))
 	_, o := rmEmptyRepo(t)
 	before := rmSnapshot(t, bare)
