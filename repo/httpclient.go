@@ -62,7 +62,9 @@ type httpClient struct {
 
 const (
 	httpMaxRedirects = 10
-	httpMaxHeader    = 64 << 10 // all of a response's header lines
+	httpMaxLine      = 64 << 10 // one header line
+	httpMaxHeader    = 1 << 20  // all of a response's header lines, or its trailers
+	httpMaxInterim   = 10       // 1xx responses before the final one
 	httpDialTimeout  = 30 * time.Second
 	httpTLSTimeout   = 10 * time.Second
 )
@@ -97,6 +99,9 @@ func (c *httpClient) do(ctx context.Context, req httpRequest) (*httpResponse, er
 		if next.Scheme != "http" && next.Scheme != "https" {
 			return nil, fmt.Errorf("the server redirected to a %s: URL", next.Scheme)
 		}
+		if next.Hostname() == "" {
+			return nil, errors.New("the server redirected to a URL without a host")
+		}
 		if hops >= httpMaxRedirects {
 			return nil, fmt.Errorf("stopped after %d redirects", httpMaxRedirects)
 		}
@@ -119,15 +124,16 @@ func (c *httpClient) roundTrip(ctx context.Context, req httpRequest) (*httpRespo
 	if proxy != nil {
 		dialAddr = hostPort(proxy)
 	}
-	conn, err := dialer.DialContext(ctx, "tcp", dialAddr)
+	raw, err := dialer.DialContext(ctx, "tcp", dialAddr)
 	if err != nil {
 		return nil, err
 	}
+	conn := raw // raw, or TLS over it
 	// Ending ctx closes the connection under whatever reads or writes it.
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	stop := context.AfterFunc(ctx, func() { raw.Close() })
 	fail := func(err error) (*httpResponse, error) {
 		stop()
-		conn.Close()
+		raw.Close()
 		return nil, err
 	}
 	if proxy != nil && u.Scheme == "https" {
@@ -172,17 +178,31 @@ func (c *httpClient) roundTrip(ctx context.Context, req httpRequest) (*httpRespo
 		w.WriteString("Transfer-Encoding: chunked\r\n")
 	}
 	w.WriteString("Connection: close\r\n\r\n")
-	werr := writeBody(w, req.body, req.length)
-	if werr == nil {
-		werr = w.Flush()
-	}
-	// A server may answer (a refusal) without reading all of a body: what
-	// it said is worth more than the broken pipe.
-	br := bufio.NewReaderSize(conn, 4096)
+	// The body is written while the response is read, as net/http does: a
+	// server may answer (a refusal) before it has read all of a body, and
+	// what it said is worth more than a broken pipe or a full window. A
+	// body that fails at its source closes the connection, or the server
+	// would wait for the rest of it and the response for ever.
+	written := make(chan error, 1)
+	go func() {
+		err := writeBody(w, req.body, req.length)
+		if err == nil {
+			err = w.Flush()
+		}
+		var src *bodySourceError
+		if errors.As(err, &src) {
+			raw.Close()
+		}
+		written <- err
+	}()
+	br := bufio.NewReaderSize(conn, httpMaxLine)
 	resp, rerr := readResponse(br)
 	if rerr != nil {
-		if werr != nil {
-			return fail(werr)
+		raw.Close()
+		werr := <-written
+		var src *bodySourceError
+		if errors.As(werr, &src) {
+			return fail(src.err)
 		}
 		return fail(rerr)
 	}
@@ -195,32 +215,46 @@ func (c *httpClient) roundTrip(ctx context.Context, req httpRequest) (*httpRespo
 	return resp, nil
 }
 
-// writeBody writes body, of length bytes, or chunked when length is -1.
+// bodySourceError is a request body that failed where it comes from (not
+// in being sent).
+type bodySourceError struct{ err error }
+
+func (e *bodySourceError) Error() string { return e.err.Error() }
+
+// writeBody writes body, of length bytes, or chunked when length is -1. It
+// stops at the first error, of the body (a *bodySourceError) or of the
+// connection.
 func writeBody(w *bufio.Writer, body io.Reader, length int64) error {
 	if body == nil {
 		return nil
 	}
-	if length >= 0 {
-		n, err := io.Copy(w, body)
-		if err == nil && n != length {
-			err = fmt.Errorf("request body of %d bytes, not the %d announced", n, length)
-		}
-		return err
-	}
 	buf := make([]byte, 32<<10)
+	var sent int64
 	for {
 		n, err := body.Read(buf)
 		if n > 0 {
-			fmt.Fprintf(w, "%x\r\n", n)
+			if length < 0 {
+				fmt.Fprintf(w, "%x\r\n", n)
+			}
 			w.Write(buf[:n])
-			w.WriteString("\r\n")
+			if length < 0 {
+				w.WriteString("\r\n")
+			}
+			sent += int64(n)
+			if werr := w.Flush(); werr != nil {
+				return werr
+			}
 		}
-		if err == io.EOF {
+		switch {
+		case err == io.EOF && length < 0:
 			_, err = w.WriteString("0\r\n\r\n")
 			return err
-		}
-		if err != nil {
-			return err
+		case err == io.EOF && sent != length:
+			return &bodySourceError{fmt.Errorf("request body of %d bytes, not the %d announced", sent, length)}
+		case err == io.EOF:
+			return nil
+		case err != nil:
+			return &bodySourceError{err}
 		}
 	}
 }
@@ -240,7 +274,10 @@ func (b *connBody) Close() error {
 // readResponse reads a status line and header lines, skipping interim
 // (1xx) responses.
 func readResponse(br *bufio.Reader) (*httpResponse, error) {
-	for {
+	for interim := 0; ; interim++ {
+		if interim > httpMaxInterim {
+			return nil, fmt.Errorf("more than %d interim (1xx) HTTP responses", httpMaxInterim)
+		}
 		line, err := readHeaderLine(br)
 		if err != nil {
 			return nil, fmt.Errorf("reading the HTTP response: %w", noEOF(err))
@@ -251,7 +288,13 @@ func readResponse(br *bufio.Reader) (*httpResponse, error) {
 		if !strings.HasPrefix(proto, "HTTP/1.") || err != nil || len(code) != 3 {
 			return nil, fmt.Errorf("not an HTTP/1.x response: %q", clip(line))
 		}
-		resp := &httpResponse{status: status, reason: reason, header: map[string][]string{}}
+		reason = strings.Map(func(r rune) rune { // it may end up on a terminal
+			if r < ' ' || r == 0x7f {
+				return -1
+			}
+			return r
+		}, reason)
+		resp := &httpResponse{status: status, reason: clip(reason), header: map[string][]string{}}
 		size := 0
 		for {
 			line, err := readHeaderLine(br)
@@ -295,15 +338,17 @@ func responseBody(br *bufio.Reader, method string, resp *httpResponse) (io.Reade
 	if method == "HEAD" || resp.status == 204 || resp.status == 304 {
 		return strings.NewReader(""), nil
 	}
-	if te := resp.get("Transfer-Encoding"); te != "" {
-		if !strings.EqualFold(strings.TrimSpace(te[strings.LastIndexByte(te, ',')+1:]), "chunked") {
-			return nil, fmt.Errorf("unsupported Transfer-Encoding %q", clip(te))
+	if te := resp.header["transfer-encoding"]; len(te) > 0 {
+		// Only chunked alone: a body still compressed (gzip, chunked)
+		// would reach git's parser as is.
+		if len(te) != 1 || !strings.EqualFold(te[0], "chunked") {
+			return nil, fmt.Errorf("unsupported Transfer-Encoding %q", clip(strings.Join(te, ", ")))
 		}
 		return &chunkedReader{r: br}, nil
 	}
 	if cl := resp.header["content-length"]; len(cl) > 0 {
-		n, err := strconv.ParseInt(cl[0], 10, 64)
-		if err != nil || n < 0 {
+		n, err := strconv.ParseUint(cl[0], 10, 63)
+		if err != nil {
 			return nil, fmt.Errorf("bad Content-Length %q", clip(cl[0]))
 		}
 		for _, v := range cl[1:] {
@@ -311,7 +356,7 @@ func responseBody(br *bufio.Reader, method string, resp *httpResponse) (io.Reade
 				return nil, errors.New("conflicting Content-Length headers")
 			}
 		}
-		return &exactReader{r: br, n: n}, nil
+		return &exactReader{r: br, n: int64(n)}, nil
 	}
 	return br, nil
 }
@@ -365,13 +410,14 @@ func (c *chunkedReader) Read(p []byte) (int, error) {
 			return 0, c.err
 		}
 		size, _, _ := strings.Cut(line, ";")
-		n, err := strconv.ParseInt(strings.TrimSpace(size), 16, 64)
-		if err != nil || n < 0 {
+		u, err := strconv.ParseUint(strings.TrimSpace(size), 16, 63)
+		if err != nil {
 			c.err = fmt.Errorf("malformed chunk size %q", clip(line))
 			return 0, c.err
 		}
+		n := int64(u)
 		if n == 0 {
-			for { // trailers, up to the empty line
+			for total := 0; ; { // trailers, up to the empty line
 				line, err := readHeaderLine(c.r)
 				if err != nil {
 					c.err = fmt.Errorf("reading a chunked HTTP body: %w", noEOF(err))
@@ -379,6 +425,10 @@ func (c *chunkedReader) Read(p []byte) (int, error) {
 				}
 				if line == "" {
 					break
+				}
+				if total += len(line); total > httpMaxHeader {
+					c.err = errors.New("the trailers of a chunked HTTP body are too large")
+					return 0, c.err
 				}
 			}
 			c.err = io.EOF
@@ -431,13 +481,17 @@ func proxyFor(u *neturl.URL) (*neturl.URL, error) {
 		name = "HTTPS_PROXY"
 	}
 	raw := getenvEither(name)
-	if raw == "" || noProxy(getenvEither("NO_PROXY"), host, u.Port()) {
+	if raw == "" {
 		return nil, nil
 	}
 	if name == "HTTP_PROXY" && os.Getenv("REQUEST_METHOD") != "" {
 		// Under CGI, HTTP_PROXY may come from a request's Proxy: header
 		// ("httpoxy"); Go refuses it there too.
 		return nil, errors.New("refusing to use HTTP_PROXY in a CGI environment (REQUEST_METHOD is set)")
+	}
+	_, port, _ := net.SplitHostPort(hostPort(u)) // the scheme's port when the URL has none
+	if noProxy(getenvEither("NO_PROXY"), host, port) {
+		return nil, nil
 	}
 	p, err := neturl.Parse(raw)
 	if err != nil || p.Host == "" {
@@ -460,9 +514,10 @@ func getenvEither(name string) string {
 	return os.Getenv(strings.ToLower(name))
 }
 
-// noProxy reports whether list (NO_PROXY) exempts host: "*"; an IP
+// noProxy reports whether list (NO_PROXY) exempts host on port: "*"; an IP
 // address or a CIDR block it falls in; a domain it is or is under (only
-// under, with a leading dot); each optionally with a port that must match.
+// under, with a leading "." or "*."); each optionally with a port that must
+// match.
 func noProxy(list, host, port string) bool {
 	ip := net.ParseIP(host)
 	for _, entry := range strings.FieldsFunc(strings.ToLower(list), func(r rune) bool { return r == ',' || r == ' ' }) {
@@ -478,6 +533,9 @@ func noProxy(list, host, port string) bool {
 		name, p := entry, ""
 		if h, pp, err := net.SplitHostPort(entry); err == nil {
 			name, p = h, pp
+		}
+		if strings.HasPrefix(name, "*.") { // as Go reads it: subdomains only
+			name = name[1:]
 		}
 		if p != "" && p != port {
 			continue

@@ -2,11 +2,14 @@ package repo
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"io"
+	"net"
 	neturl "net/url"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestNoProxy(t *testing.T) {
@@ -32,6 +35,8 @@ func TestNoProxy(t *testing.T) {
 		{"192.0.2.7", "192.0.2.7", "", true},
 		{"192.0.2.7", "192.0.2.8", "", false},
 		{"[2001:db8::1]:443", "2001:db8::1", "443", true},
+		{"*.example.com", "git.example.com", "", true},
+		{"*.example.com", "example.com", "", false},
 	} {
 		if got := noProxy(tc.list, tc.host, tc.port); got != tc.want {
 			t.Errorf("noProxy(%q, %q, %q) = %v, want %v", tc.list, tc.host, tc.port, got, tc.want)
@@ -74,6 +79,9 @@ func TestProxyFor(t *testing.T) {
 	check("https://127.0.0.1:8443/r.git", "") // loopback is never proxied
 	check("https://localhost/r.git", "")
 	check("https://[::1]/r.git", "")
+	t.Setenv("NO_PROXY", "example.com:443") // the scheme's port counts
+	check("https://git.example.com/r.git", "")
+	check("https://git.example.com:8443/r.git", "http://proxy.example:3128")
 	t.Setenv("NO_PROXY", "example.com")
 	check("https://git.example.com/r.git", "")
 	check("https://git.example.org/r.git", "http://proxy.example:3128")
@@ -110,7 +118,7 @@ func TestChunkedReader(t *testing.T) {
 
 func TestReadResponse(t *testing.T) {
 	parse := func(raw, method string) (*httpResponse, string, error) {
-		br := bufio.NewReader(strings.NewReader(raw))
+		br := bufio.NewReaderSize(strings.NewReader(raw), httpMaxLine) // as roundTrip reads
 		resp, err := readResponse(br)
 		if err != nil {
 			return nil, "", err
@@ -138,6 +146,13 @@ func TestReadResponse(t *testing.T) {
 	if _, body, err = parse("HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n", "GET"); body != "" || err != nil {
 		t.Errorf("204: %q %v", body, err)
 	}
+	long := "HTTP/1.1 404 Not Found\r\nSet-Cookie: " + strings.Repeat("c", 10000) + "\r\nContent-Length: 4\r\n\r\ngone"
+	if resp, body, err = parse(long, "GET"); err != nil || resp.status != 404 || body != "gone" {
+		t.Errorf("a 10 KB header line: %v %q %v", resp, body, err)
+	}
+	if resp, _, err = parse("HTTP/1.1 500 Bad\x1b[31m red\r\nContent-Length: 0\r\n\r\n", "GET"); err != nil || resp.reason != "Bad[31m red" {
+		t.Errorf("reason with a control character: %+v %v", resp, err)
+	}
 	for _, bad := range []string{
 		"SSH-2.0-OpenSSH\r\n",
 		"HTTP/1.1 2000 OK\r\n\r\n",
@@ -146,7 +161,12 @@ func TestReadResponse(t *testing.T) {
 		"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
 		"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nx",
 		"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n",
-		"HTTP/1.1 200 OK\r\nX: " + strings.Repeat("a", httpMaxHeader) + "\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nContent-Length: +5\r\n\r\nhello",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n+5\r\nhello\r\n0\r\n\r\n",
+		strings.Repeat("HTTP/1.1 103 Early Hints\r\n\r\n", httpMaxInterim+1) + "HTTP/1.1 200 OK\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nX: " + strings.Repeat("a", httpMaxLine) + "\r\n\r\n",
 		"HTTP/1.1 200 OK\r\n",
 	} {
 		if _, _, err := parse(bad, "GET"); err == nil {
@@ -176,4 +196,117 @@ func FuzzHTTPResponse(f *testing.F) {
 			t.Fatalf("a body of %d bytes from %d bytes sent", len(b), len(raw))
 		}
 	})
+}
+
+// hcServe accepts one connection at a time on 127.0.0.1 and hands each to
+// serve; it returns the address. The listener closes when the test ends.
+func hcServe(t *testing.T, serve func(c net.Conn)) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go serve(c)
+		}
+	}()
+	return l.Addr().String()
+}
+
+// failingBody gives n bytes, then an error.
+type failingBody struct {
+	n   int
+	err error
+}
+
+func (f *failingBody) Read(p []byte) (int, error) {
+	if f.n == 0 {
+		return 0, f.err
+	}
+	k := min(len(p), f.n)
+	f.n -= k
+	return k, nil
+}
+
+// hcDo runs do with a failsafe: a client that hangs fails the test
+// instead of hanging it.
+func hcDo(t *testing.T, req httpRequest) (*httpResponse, error) {
+	t.Helper()
+	type result struct {
+		resp *httpResponse
+		err  error
+	}
+	done := make(chan result, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		resp, err := (&httpClient{}).do(ctx, req)
+		done <- result{resp, err}
+	}()
+	select {
+	case r := <-done:
+		return r.resp, r.err
+	case <-time.After(20 * time.Second): // failsafe only
+		t.Fatal("the request hung")
+		return nil, nil
+	}
+}
+
+// TestHTTPClientBody: a body that fails at its source ends the request
+// with that error (the server, which waits for the rest, is not waited
+// for); a server that answers before reading a large body, and keeps the
+// connection open, has its answer returned.
+func TestHTTPClientBody(t *testing.T) {
+	sink := hcServe(t, func(c net.Conn) { io.Copy(io.Discard, c) }) // reads, never answers
+	srcErr := errors.New("the pack could not be written")
+	u, _ := neturl.Parse("http://" + sink + "/r.git/git-receive-pack")
+	for _, length := range []int64{-1, 1 << 20} {
+		_, err := hcDo(t, httpRequest{method: "POST", url: u, body: &failingBody{n: 100 << 10, err: srcErr}, length: length})
+		if !errors.Is(err, srcErr) {
+			t.Errorf("length %d: a body failing at its source = %v; want its error", length, err)
+		}
+	}
+
+	early := hcServe(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		for { // the request's head only
+			line, err := br.ReadString('\n')
+			if err != nil || line == "\r\n" {
+				break
+			}
+		}
+		io.WriteString(c, "HTTP/1.1 401 Unauthorized\r\nContent-Length: 6\r\n\r\nno way")
+		time.Sleep(30 * time.Second) // keeps the connection, reading nothing
+		c.Close()
+	})
+	u, _ = neturl.Parse("http://" + early + "/r.git/git-receive-pack")
+	resp, err := hcDo(t, httpRequest{method: "POST", url: u, body: &failingBody{n: 64 << 20, err: io.EOF}, length: -1})
+	if err != nil || resp.status != 401 {
+		t.Fatalf("a server answering before reading the body: %v, %v; want its 401", resp, err)
+	}
+	body, _ := io.ReadAll(resp.body)
+	resp.body.Close()
+	if string(body) != "no way" {
+		t.Errorf("body of the early answer = %q", body)
+	}
+}
+
+// TestHTTPClientRedirectWithoutHost: a redirect to a URL with no host
+// (which would dial a local port) is refused.
+func TestHTTPClientRedirectWithoutHost(t *testing.T) {
+	addr := hcServe(t, func(c net.Conn) {
+		bufio.NewReader(c).ReadString('\n')
+		io.WriteString(c, "HTTP/1.1 302 Found\r\nLocation: http://:1/x\r\nContent-Length: 0\r\n\r\n")
+		c.Close()
+	})
+	u, _ := neturl.Parse("http://" + addr + "/r.git/info/refs")
+	if _, err := hcDo(t, httpRequest{method: "GET", url: u}); err == nil || !strings.Contains(err.Error(), "without a host") {
+		t.Fatalf("a redirect to http://:1/x = %v; want it refused", err)
+	}
 }
