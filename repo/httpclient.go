@@ -158,6 +158,9 @@ func (c *httpClient) roundTrip(ctx context.Context, req httpRequest) (*httpRespo
 		abs.User, abs.Fragment, abs.RawFragment = nil, "", ""
 		target = abs.String()
 	}
+	// A redirect's query may hold a raw space, which url.Parse keeps and
+	// which would end the request line's target early.
+	target = strings.ReplaceAll(target, " ", "%20")
 	fmt.Fprintf(w, "%s %s HTTP/1.1\r\nHost: %s\r\n", req.method, target, u.Host)
 	for _, h := range req.header {
 		fmt.Fprintf(w, "%s\r\n", h)
@@ -295,7 +298,7 @@ func readResponse(br *bufio.Reader) (*httpResponse, error) {
 			return r
 		}, reason)
 		resp := &httpResponse{status: status, reason: clip(reason), header: map[string][]string{}}
-		size := 0
+		size, last := 0, "" // last: the header a folded line would continue
 		for {
 			line, err := readHeaderLine(br)
 			if err != nil {
@@ -307,12 +310,23 @@ func readResponse(br *bufio.Reader) (*httpResponse, error) {
 			if size += len(line); size > httpMaxHeader {
 				return nil, errors.New("the HTTP response's header is too large")
 			}
+			if line[0] == ' ' || line[0] == '\t' {
+				// A folded line (obs-fold) continues the previous value:
+				// RFC 9112 §5.2 has it read as one space.
+				if last == "" {
+					return nil, fmt.Errorf("malformed HTTP header line %q", clip(line))
+				}
+				v := resp.header[last]
+				v[len(v)-1] += " " + strings.TrimSpace(line)
+				continue
+			}
 			name, value, ok := strings.Cut(line, ":")
 			if !ok || name == "" || strings.ContainsAny(name, " \t") {
 				return nil, fmt.Errorf("malformed HTTP header line %q", clip(line))
 			}
 			name = strings.ToLower(name)
 			resp.header[name] = append(resp.header[name], strings.TrimSpace(value))
+			last = name
 		}
 		if status >= 200 || status < 100 || status == 101 {
 			return resp, nil

@@ -150,6 +150,9 @@ func TestReadResponse(t *testing.T) {
 	if resp, body, err = parse(long, "GET"); err != nil || resp.status != 404 || body != "gone" {
 		t.Errorf("a 10 KB header line: %v %q %v", resp, body, err)
 	}
+	if resp, _, err = parse("HTTP/1.1 200 OK\r\nContent-Type: application/x-git-upload-pack-advertisement;\r\n charset=utf-8\r\nContent-Length: 0\r\n\r\n", "GET"); err != nil || resp.get("content-type") != "application/x-git-upload-pack-advertisement; charset=utf-8" {
+		t.Errorf("a folded header line: %+v %v", resp, err)
+	}
 	if resp, _, err = parse("HTTP/1.1 500 Bad\x1b[31m red\r\nContent-Length: 0\r\n\r\n", "GET"); err != nil || resp.reason != "Bad[31m red" {
 		t.Errorf("reason with a control character: %+v %v", resp, err)
 	}
@@ -157,6 +160,7 @@ func TestReadResponse(t *testing.T) {
 		"SSH-2.0-OpenSSH\r\n",
 		"HTTP/1.1 2000 OK\r\n\r\n",
 		"HTTP/1.1 200 OK\r\nno colon\r\n\r\n",
+		"HTTP/1.1 200 OK\r\n folded first\r\n\r\n",
 		"HTTP/1.1 200 OK\r\nBad Name: x\r\n\r\n",
 		"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
 		"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nx",
@@ -308,5 +312,32 @@ func TestHTTPClientRedirectWithoutHost(t *testing.T) {
 	u, _ := neturl.Parse("http://" + addr + "/r.git/info/refs")
 	if _, err := hcDo(t, httpRequest{method: "GET", url: u}); err == nil || !strings.Contains(err.Error(), "without a host") {
 		t.Fatalf("a redirect to http://:1/x = %v; want it refused", err)
+	}
+}
+
+// TestHTTPClientRedirectQuerySpace: a redirect whose query holds a raw
+// space is followed with the space escaped, so the request line stays
+// three words.
+func TestHTTPClientRedirectQuerySpace(t *testing.T) {
+	lines := make(chan string, 2)
+	addr := hcServe(t, func(c net.Conn) {
+		defer c.Close()
+		line, _ := bufio.NewReader(c).ReadString('\n')
+		lines <- strings.TrimRight(line, "\r\n")
+		if strings.HasPrefix(line, "GET /old") {
+			io.WriteString(c, "HTTP/1.1 302 Found\r\nLocation: /new?a b\r\nContent-Length: 0\r\n\r\n")
+			return
+		}
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+	})
+	u, _ := neturl.Parse("http://" + addr + "/old")
+	resp, err := hcDo(t, httpRequest{method: "GET", url: u})
+	if err != nil || resp.status != 200 {
+		t.Fatalf("GET through the redirect: %v, %v", resp, err)
+	}
+	resp.body.Close()
+	<-lines
+	if got := <-lines; got != "GET /new?a%20b HTTP/1.1" {
+		t.Fatalf("the redirected request line = %q", got)
 	}
 }
