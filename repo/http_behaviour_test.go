@@ -19,9 +19,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -171,53 +169,18 @@ func hbSawServices(t *testing.T, who string, lines []string, prefix string) {
 
 // ---- Proxies ----
 
-// hbFreshProcessEnv names the test that a process of the test binary was
-// started to run alone (see hbInFreshProcess).
-const hbFreshProcessEnv = "GITSEAL_TEST_FRESH_PROCESS"
-
 // hbProxyEnv are the variables that choose a proxy (REQUEST_METHOD makes
-// net/http ignore HTTP_PROXY, as a CGI program must).
+// the client refuse HTTP_PROXY, as a CGI program must).
 var hbProxyEnv = []string{"HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy",
 	"NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy", "REQUEST_METHOD", "GIT_SSL_CAINFO"}
 
-// hbInFreshProcess reports whether this process was started to run t
-// alone. Otherwise it runs t again, alone, in a new process of the test
-// binary whose environment holds none of hbProxyEnv, makes that run's
-// outcome t's own, and returns false: the caller then returns.
-//
-// A client may read the proxy variables once per process (net/http does,
-// at its first request; a CLI process needs no more), so a test that sets
-// them must be the first of its process to make a request.
-func hbInFreshProcess(t *testing.T) bool {
-	if os.Getenv(hbFreshProcessEnv) == t.Name() {
-		return true
+// hbClearProxyEnv empties every variable of hbProxyEnv for the test, so
+// that only what the test sets chooses the proxy (the client reads them at
+// every request).
+func hbClearProxyEnv(t *testing.T) {
+	for _, k := range hbProxyEnv {
+		t.Setenv(k, "")
 	}
-	t.Parallel()
-	var pattern []string
-	for _, part := range strings.Split(t.Name(), "/") {
-		pattern = append(pattern, "^"+regexp.QuoteMeta(part)+"$")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*hbFailsafe)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run="+strings.Join(pattern, "/"), "-test.count=1", "-test.v",
-		"-test.timeout="+(2*hbFailsafe).String())
-	for _, kv := range os.Environ() {
-		if k, _, _ := strings.Cut(kv, "="); !slices.Contains(hbProxyEnv, k) && k != hbFreshProcessEnv {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
-	cmd.Env = append(cmd.Env, hbFreshProcessEnv+"="+t.Name())
-	out, err := cmd.CombinedOutput()
-	switch {
-	case err != nil:
-		t.Fatalf("%s in a new process: %v\n%s", t.Name(), err, out)
-	case bytes.Contains(out, []byte("--- SKIP: "+t.Name())):
-		t.Skipf("skipped in a new process:\n%s", out)
-	case !bytes.Contains(out, []byte("--- PASS: "+t.Name())):
-		t.Fatalf("the new process did not run %s:\n%s", t.Name(), out)
-	}
-	t.Logf("in a new process:\n%s", out)
-	return false
 }
 
 // hbForwardProxy is an HTTP proxy for http:// URLs: it takes requests in
@@ -376,8 +339,7 @@ func hbProxyURL(hostPort string, creds bool) string {
 }
 
 // TestHTTPProxy: proxies are chosen from the environment as net/http's
-// ProxyFromEnvironment and git choose them. Each case runs in a process of
-// its own (see hbInFreshProcess).
+// ProxyFromEnvironment and git choose them.
 //
 //   - An http:// remote goes through $HTTP_PROXY (or $http_proxy; a proxy
 //     given without a scheme is http://), every request in absolute form,
@@ -395,9 +357,10 @@ func hbProxyURL(hostPort string, creds bool) string {
 //
 // The remotes are named by hosts that do not resolve (git.invalid) or
 // whose address is elsewhere (example.com): only the proxy reaches the
-// test's server, whatever host it is asked for. (net/http never proxies
-// localhost or a loopback address, which is why the direct cases use
-// 0.0.0.0, a local address that is not a loopback one.)
+// test's server, whatever host it is asked for. (The client, as Go's
+// net/http, never proxies localhost or a loopback address, which is why
+// the direct cases use 0.0.0.0, a local address that is not a loopback
+// one.)
 func TestHTTPProxy(t *testing.T) {
 	t.Run("http-upper", func(t *testing.T) { hbForwardProxyCase(t, "HTTP_PROXY", true) })
 	t.Run("http-lower", func(t *testing.T) { hbForwardProxyCase(t, "http_proxy", false) })
@@ -410,9 +373,7 @@ func TestHTTPProxy(t *testing.T) {
 // hbForwardProxyCase: an http:// remote through the proxy variable
 // proxyVar, with proxy credentials when creds is set.
 func hbForwardProxyCase(t *testing.T, proxyVar string, creds bool) {
-	if !hbInFreshProcess(t) {
-		return
-	}
+	hbClearProxyEnv(t)
 	base := t.TempDir()
 	bare := rmHTTPBare(t, base, "remote.git")
 	p := &hbForwardProxy{next: hbAuthGate(rmHTTPBackend(t, base))}
@@ -456,9 +417,7 @@ func hbForwardProxyCase(t *testing.T, proxyVar string, creds bool) {
 // hbConnectProxyCase: an https:// remote through the proxy variable
 // proxyVar, with proxy credentials when creds is set.
 func hbConnectProxyCase(t *testing.T, proxyVar string, creds bool) {
-	if !hbInFreshProcess(t) {
-		return
-	}
+	hbClearProxyEnv(t)
 	base := t.TempDir()
 	bare := rmHTTPBare(t, base, "remote.git")
 	backend := hbAuthGate(rmHTTPBackend(t, base))
@@ -540,9 +499,7 @@ func hbProxyRefused(t *testing.T, ctx context.Context, url string) {
 // which covers 0.0.0.0 and 127.0.0.1, both are reached directly; with
 // list not "*", git.invalid still goes through the proxy.
 func hbNoProxyCase(t *testing.T, proxyVar, noProxyVar, list string) {
-	if !hbInFreshProcess(t) {
-		return
-	}
+	hbClearProxyEnv(t)
 	base := t.TempDir()
 	bare := rmHTTPBare(t, base, "remote.git")
 	backend := hbAuthGate(rmHTTPBackend(t, base))
